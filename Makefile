@@ -1,0 +1,34 @@
+# The course's commands. Each one sets up .venv first when it is missing or stale.
+# nbgrader finds alembic, and Jupyter its kernel, through PATH: put the venv first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: demo test generate lint benchmark clean
+
+## demo: regenerate the derived notebooks, then grade the example submissions into graded/
+demo: $(VENV)/.installed
+	$(PY) -m autograder generate
+	$(PY) -m autograder grade examples/submitted --out graded
+
+## test: every test, the nbval run of the training notebook and ruff
+test: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+## generate: rewrite release/, solutions/, notebooks/ and examples/ from source/
+generate: $(VENV)/.installed
+	$(PY) -m autograder generate
+
+benchmark: $(VENV)/.installed
+	$(PY) benchmarks/grading_throughput.py
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+clean:
+	rm -rf graded autograded feedback gradebook.db
