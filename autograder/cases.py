@@ -61,7 +61,7 @@ def _st_net_state(rng: np.random.Generator, dim: int, hidden: int, dtype: str) -
     """
     sizes = [(dim, hidden), (hidden, hidden), (hidden, 2 * dim)]
     state = {}
-    for key, (fan_in, fan_out) in zip(_LINEAR_KEYS, sizes):
+    for key, (fan_in, fan_out) in zip(_LINEAR_KEYS, sizes, strict=True):
         state[f"{key}.weight"] = (rng.standard_normal((fan_out, fan_in)) * 1.5 / np.sqrt(fan_in)).astype(dtype)
         state[f"{key}.bias"] = (rng.uniform(0.2, 0.6, fan_out) * rng.choice([-1, 1], fan_out)).astype(dtype)
     return state

@@ -1,6 +1,6 @@
 """Verdicts for the three graded parts, from observed numbers and the reference.
 
-The one implementation of the checks: the grader calls :func:`judge` on what
+The one implementation of the checks: the grader calls a :class:`Judge` on what
 the sandbox observed, and the source notebook's hidden tests call
 :func:`check_part`, which observes in the kernel and judges the same way.
 """
@@ -78,7 +78,7 @@ class _Expected:
     def forward(self) -> dict[str, np.ndarray]:
         x = self.x.clone().requires_grad_(True)
         params = [self.state[key].clone().requires_grad_(True) for key in self.case.state]
-        state = dict(zip(self.case.state, params))
+        state = dict(zip(self.case.state, params, strict=True))
         y, log_det = reference.forward(self.case, x, state)
         cotangent = torch.from_numpy(self.case.cotangent.astype(np.float64))
         grad_y = torch.autograd.grad((y * cotangent).sum(), [x, *params], retain_graph=True)
@@ -197,11 +197,15 @@ def _check_log_det(case: Case, expected: _Expected, observed: _Observed, notes: 
         for hint, formula in reference.LOG_DET_MISTAKES.values():
             if close(log_det, formula(mask, s).numpy(), case.dtype):
                 raise _Failed(hint)
-        raise _Failed("log_det_J is not log|det| of the layer's Jacobian, the sum of s over the transformed coordinates")
+        raise _Failed(
+            "log_det_J is not log|det| of the layer's Jacobian, the sum of s over the transformed coordinates"
+        )
     try:
         grads = observed.get("grad_log_det_J_params", "grad_log_det_J")
     except _Failed as failure:
-        raise _Failed("log_det_J does not carry gradients: compute it from s with torch", failure.student_error) from None
+        raise _Failed(
+            "log_det_J does not carry gradients: compute it from s with torch", failure.student_error
+        ) from None
     if not close(grads, expected.forward["grad_log_det_J_params"], case.dtype):
         raise _Failed("gradients of log_det_J do not reach st_net's parameters: compute it from s without detaching")
 
@@ -235,29 +239,39 @@ _CHECKS: dict[str, Callable[[Case, _Expected, _Observed, Mapping[str, str]], Non
 }
 
 
-def judge(
-    cases: list[Case], arrays: Mapping[str, np.ndarray], meta: Mapping, parts: tuple[str, ...] = PARTS
-) -> dict[str, Verdict]:
-    """One verdict per part: passed only if every case passes every check of that part."""
-    errors, notes = meta.get("errors", {}), meta.get("notes", {})
-    expected = {case.name: _Expected(case) for case in cases}
-    verdicts = {}
-    for part in parts:
-        verdicts[part] = Verdict(part, True)
-        for case in cases:
-            try:
-                _CHECKS[part](case, expected[case.name], _Observed(case, arrays, errors), notes)
-            except _Failed as failure:
-                hint = f"{failure.hint} (on {case.describe()})"
-                verdicts[part] = Verdict(part, False, hint, failure.student_error)
-                break
-    return verdicts
+class Judge:
+    """Verdicts for one set of cases; the reference's answers are computed once and reused."""
+
+    def __init__(self, cases: list[Case]) -> None:
+        self.cases = cases
+        self._expected = {case.name: _Expected(case) for case in cases}
+
+    def __call__(
+        self, arrays: Mapping[str, np.ndarray], meta: Mapping, parts: tuple[str, ...] = PARTS
+    ) -> dict[str, Verdict]:
+        """One verdict per part: passed only if every case passes every check of that part."""
+        errors, notes = meta.get("errors", {}), meta.get("notes", {})
+        verdicts = {}
+        for part in parts:
+            verdicts[part] = Verdict(part, True)
+            for case in self.cases:
+                try:
+                    _CHECKS[part](case, self._expected[case.name], _Observed(case, arrays, errors), notes)
+                except _Failed as failure:
+                    hint = f"{failure.hint} (on {case.describe()})"
+                    verdicts[part] = Verdict(part, False, hint, failure.student_error)
+                    break
+        return verdicts
 
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """nbgrader scores any stderr in a test cell as zero: keep warnings and prints out of it."""
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    with (
+        warnings.catch_warnings(),
+        contextlib.redirect_stdout(io.StringIO()),
+        contextlib.redirect_stderr(io.StringIO()),
+    ):
         warnings.simplefilter("ignore")
         yield
 
@@ -267,6 +281,6 @@ def check_part(part: str, namespace: Mapping) -> None:
     cases = make_cases(secrets.randbits(32))
     with _quiet():
         arrays, meta = observe(namespace, *wire.decode(encode_cases(cases)))
-        verdict = judge(cases, arrays, meta, parts=(part,))[part]
+        verdict = Judge(cases)(arrays, meta, parts=(part,))[part]
     if not verdict.passed:
         raise AssertionError(verdict.message)

@@ -11,6 +11,7 @@ so it can be copied into the sandbox on its own.
 
 from __future__ import annotations
 
+import functools
 import os
 import traceback
 from collections.abc import Callable, Mapping
@@ -108,7 +109,7 @@ def _observe_forward(rec: _Recorder, name: str, flow: object, x, cotangent, para
         if not isinstance(output, torch.Tensor) or not output.requires_grad:
             return None
         grads = torch.autograd.grad((output * weight).sum(), [x, *parameters], allow_unused=True, retain_graph=True)
-        return [torch.zeros_like(p) if g is None else g for g, p in zip(grads, [x, *parameters])]
+        return [torch.zeros_like(p) if g is None else g for g, p in zip(grads, [x, *parameters], strict=True)]
 
     grads = rec.attempt(f"{name}/grad_y", lambda: gradients(y, cotangent))
     if grads is not None:
@@ -151,7 +152,7 @@ def observe(namespace: Mapping, arrays: dict[str, np.ndarray], meta: dict) -> tu
         x = torch.from_numpy(arrays[f"{name}/x"]).to(dtype)
         cotangent = torch.from_numpy(arrays[f"{name}/cotangent"]).to(dtype)
         build = _build_layer if case["kind"] == "layer" else _build_stack
-        built = rec.attempt(f"{name}/build", lambda: build(namespace, case, state))
+        built = rec.attempt(f"{name}/build", functools.partial(build, namespace, case, state))
         if built is None:
             continue
         flow, parameters = built
