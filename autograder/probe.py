@@ -25,6 +25,11 @@ class ProbeError(Exception):
     """A value the student's code returned that cannot be read as numbers."""
 
 
+def is_out_of_memory(error: BaseException) -> bool:
+    """Python's MemoryError, or torch's allocator failing under the memory limit."""
+    return isinstance(error, MemoryError) or (isinstance(error, RuntimeError) and "can't allocate memory" in str(error))
+
+
 def describe_error(error: BaseException) -> str:
     """``Type: message`` plus the innermost frame outside this file and torch."""
     text = f"{type(error).__name__}: {error}".strip()
@@ -64,6 +69,8 @@ class _Recorder:
         try:
             return action()
         except BaseException as error:  # the student's code may raise anything, SystemExit included
+            if is_out_of_memory(error):
+                raise  # a limit hit, not a wrong answer: the sandbox reports it as such
             self.errors[key] = error.args[0] if isinstance(error, ProbeError) else describe_error(error)
             return None
 

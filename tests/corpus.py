@@ -1,0 +1,366 @@
+"""The public corpus of submissions: honest answers written many ways, mistakes, cheats,
+resource abuse, malformed files and tampered notebooks, each with its expected verdict.
+
+Every notebook is built from the committed release notebook, so the corpus follows the
+homework as it is written in source/.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RELEASE = ROOT / "release" / "realnvp" / "realnvp.ipynb"
+SOURCE = ROOT / "source" / "realnvp" / "realnvp.ipynb"
+
+ALL = frozenset({"forward_y", "log_det_J", "round_trip"})
+Y_ONLY = frozenset({"forward_y"})
+LOG_DET_ONLY = frozenset({"log_det_J"})
+NONE: frozenset[str] = frozenset()
+
+# The two lines the student writes, as the solution has them.
+SOLUTION = """
+y = x_masked + (1 - mask) * (x * torch.exp(s) + t)
+log_det_J = torch.sum((1 - mask) * s, dim=1)
+"""
+CORRECT_LOG_DET = "log_det_J = torch.sum((1 - mask) * s, dim=1)\n"
+CORRECT_Y = "y = x_masked + (1 - mask) * (x * torch.exp(s) + t)\n"
+EXP_MINUS_S = "y = x_masked + (1 - mask) * (x * torch.exp(-s) + t)\n" + CORRECT_LOG_DET
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One submission: its answer or raw bytes, how the notebook is tampered, what it must get."""
+
+    status: str
+    passed: frozenset[str]
+    answer: str = SOLUTION
+    prelude: str = ""  # code run once, at the top of CouplingLayer's class body
+    tamper: Callable[[dict], dict] | None = None
+    raw: bytes | None = None
+    message: str = ""  # a fragment the grade's message must contain
+    hints: dict[str, str] = field(default_factory=dict)  # part -> fragment of the feedback hint
+
+
+def _code_cells(notebook: dict) -> list[dict]:
+    return [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+
+
+def _is_test_cell(cell: dict) -> bool:
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("grade"))
+
+
+def delete_test_cells(notebook: dict) -> dict:
+    notebook["cells"] = [cell for cell in notebook["cells"] if not _is_test_cell(cell)]
+    return notebook
+
+
+def replace_test_cells_with_pass(notebook: dict) -> dict:
+    for cell in notebook["cells"]:
+        if _is_test_cell(cell):
+            cell["source"] = "pass"
+    return notebook
+
+
+def fresh_notebook(notebook: dict) -> dict:
+    """The code pasted into a new notebook: no nbgrader metadata, no markdown."""
+    return {
+        "cells": [{"cell_type": "code", "metadata": {}, "source": c["source"]} for c in _code_cells(notebook)],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+def reverse_code_cells(notebook: dict) -> dict:
+    notebook["cells"] = list(reversed(_code_cells(notebook)))
+    return notebook
+
+
+def add_scratch_cells(notebook: dict) -> dict:
+    scratch = [
+        "%matplotlib inline\nimport numpy as np",
+        "!echo shell escapes are not run by the grader",
+        "layer = CouplingLayer(2, 8, torch.tensor([1, 0]))\nprint(layer(torch.randn(3, 2)))",
+        "model, losses, device = train_realnvp(n_steps=100000)",
+        "undefined_name_in_a_scratch_cell",
+    ]
+    for source in scratch:
+        notebook["cells"].insert(3, {"cell_type": "code", "metadata": {}, "source": source, "outputs": []})
+    return notebook
+
+
+def inflate_points(notebook: dict) -> dict:
+    for cell in notebook["cells"]:
+        if _is_test_cell(cell):
+            cell["metadata"]["nbgrader"]["points"] = 100
+    return notebook
+
+
+def one_cell(notebook: dict) -> dict:
+    """All the code in a single cell, as if pasted from a script."""
+    merged = "\n\n".join("".join(cell["source"]) for cell in _code_cells(notebook))
+    notebook["cells"] = [{"cell_type": "code", "metadata": {}, "source": merged, "outputs": []}]
+    return notebook
+
+
+WORKDIR = "@WORKDIR@"  # replaced by the folder the corpus is graded in
+
+
+def _leaked_marker(name: str) -> str:
+    return f"autograder-corpus-{name}"
+
+
+CORPUS: dict[str, Entry] = {
+    # Correct answers, written the ways students write them.
+    "correct_solution": Entry("ok", ALL),
+    "correct_where": Entry(
+        "ok",
+        ALL,
+        "y = torch.where(mask.bool(), x, x * torch.exp(s) + t)\nlog_det_J = (s * (1 - mask)).sum(-1)\n",
+    ),
+    "correct_premasked": Entry(
+        "ok",
+        ALL,
+        "s = s * (1 - mask)\nt = t * (1 - mask)\ny = x_masked + (1 - mask) * x * torch.exp(s) + t\n"
+        "log_det_J = s.sum(dim=1)\n",
+    ),
+    "correct_row_loop": Entry(
+        "ok",
+        ALL,
+        "rows = [x_masked[i] + (1 - mask) * (x[i] * torch.exp(s[i]) + t[i]) for i in range(x.shape[0])]\n"
+        "y = torch.stack(rows)\n"
+        "log_det_J = torch.stack([((1 - mask) * s[i]).sum() for i in range(x.shape[0])])\n",
+    ),
+    "correct_einsum": Entry(
+        "ok",
+        ALL,
+        "free = (1 - mask).to(x.dtype)\ny = x_masked + free * (x * torch.exp(s) + t)\n"
+        'log_det_J = torch.einsum("bd,d->b", s, free)\n',
+    ),
+    "correct_float_mask": Entry(
+        "ok",
+        ALL,
+        "m = mask.float()\ny = x * m + (1.0 - m) * (x * s.exp() + t)\nlog_det_J = ((1.0 - m) * s).sum(dim=1)\n",
+    ),
+    "correct_log_of_exp": Entry(
+        "ok",
+        ALL,
+        "y = x_masked + (1 - mask) * x * torch.exp(s) + (1 - mask) * t\n"
+        "log_det_J = torch.log(torch.exp(s) * (1 - mask) + mask).sum(dim=1)\n",
+    ),
+    "correct_noisy": Entry(
+        "ok",
+        ALL,
+        "import warnings, sys\nprint('debug: shapes', x.shape)\nprint('to stderr', file=sys.stderr)\n"
+        "warnings.warn('a warning from the student')\n" + SOLUTION,
+    ),
+    # The common mistakes, each with the part it keeps.
+    "logdet_sign": Entry(
+        "ok",
+        Y_ONLY,
+        CORRECT_Y + "log_det_J = -torch.sum((1 - mask) * s, dim=1)\n",
+        hints={"log_det_J": "opposite sign"},
+    ),
+    "logdet_kept_coords": Entry(
+        "ok", Y_ONLY, CORRECT_Y + "log_det_J = torch.sum(mask * s, dim=1)\n", hints={"log_det_J": "kept coordinates"}
+    ),
+    "logdet_all_coords": Entry("ok", Y_ONLY, CORRECT_Y + "log_det_J = s.sum(dim=1)\n"),
+    "logdet_mean": Entry("ok", Y_ONLY, CORRECT_Y + "log_det_J = ((1 - mask) * s).mean(dim=1)\n"),
+    "logdet_keepdim": Entry(
+        "ok",
+        Y_ONLY,
+        CORRECT_Y + "log_det_J = ((1 - mask) * s).sum(dim=1, keepdim=True)\n",
+        hints={"log_det_J": "not one number per sample"},
+    ),
+    "logdet_whole_batch": Entry("ok", Y_ONLY, CORRECT_Y + "log_det_J = ((1 - mask) * s).sum()\n"),
+    "logdet_detached": Entry(
+        "ok", frozenset({"forward_y"}), CORRECT_Y + "log_det_J = torch.sum((1 - mask) * s, dim=1).detach()\n"
+    ),
+    "exp_minus_s": Entry("ok", LOG_DET_ONLY, EXP_MINUS_S, hints={"forward_y": "exp(-s)"}),
+    "kept_half_changed": Entry(
+        "ok",
+        LOG_DET_ONLY,
+        "y = x * torch.exp(s) + t\n" + CORRECT_LOG_DET,
+        hints={"forward_y": "kept half of y changed"},
+    ),
+    "shift_then_scale": Entry(
+        "ok",
+        LOG_DET_ONLY,
+        "y = x_masked + (1 - mask) * ((x + t) * torch.exp(s))\n" + CORRECT_LOG_DET,
+        hints={"forward_y": "shifted before scaling"},
+    ),
+    "no_shift": Entry("ok", LOG_DET_ONLY, "y = x_masked + (1 - mask) * x * torch.exp(s)\n" + CORRECT_LOG_DET),
+    "mask_inverted": Entry(
+        "ok", LOG_DET_ONLY, "y = x * (1 - mask) + mask * (x * torch.exp(s) + t)\n" + CORRECT_LOG_DET
+    ),
+    "y_detached": Entry(
+        "ok",
+        frozenset({"log_det_J", "round_trip"}),
+        "y = (x_masked + (1 - mask) * (x * torch.exp(s) + t)).detach()\n" + CORRECT_LOG_DET,
+        hints={"forward_y": "does not carry gradients"},
+    ),
+    "y_through_numpy": Entry(
+        "ok",
+        frozenset({"log_det_J", "round_trip"}),
+        "y = torch.from_numpy((x_masked + (1 - mask) * (x * torch.exp(s) + t)).detach().numpy())\n" + CORRECT_LOG_DET,
+    ),
+    "identity": Entry("ok", NONE, "y = x\nlog_det_J = torch.zeros(x.shape[0])\n", hints={"forward_y": "y equals x"}),
+    "unimplemented": Entry("ok", NONE, "raise NotImplementedError()\n"),
+    # Cheats: a wrong answer (exp(-s)) stays wrong, a right one stays right.
+    "cheat_patch_allclose": Entry(
+        "ok",
+        LOG_DET_ONLY,
+        EXP_MINUS_S,
+        prelude="import torch, numpy\ntorch.allclose = lambda *a, **k: True\nnumpy.allclose = lambda *a, **k: True\n",
+    ),
+    "cheat_patch_builtins": Entry(
+        "ok",
+        LOG_DET_ONLY,
+        EXP_MINUS_S,
+        prelude=(
+            "import builtins, torch\nbuiltins.abs = lambda *a: 0\nbuiltins.max = lambda *a, **k: 0\n"
+            "builtins.isinstance = lambda *a: True\ntorch.Tensor.__eq__ = lambda *a: True\n"
+            "torch.equal = lambda *a: True\n"
+        ),
+    ),
+    "cheat_patch_ipython_and_exit_hooks": Entry(
+        "ok",
+        LOG_DET_ONLY,
+        EXP_MINUS_S,
+        prelude=(
+            "import sys, atexit\nsys.excepthook = lambda *a: None\natexit.register(lambda: print('all tests passed'))\n"
+        ),
+    ),
+    "cheat_sys_exit": Entry("error", NONE, SOLUTION, prelude="import sys\nsys.exit(0)\n", message="SystemExit"),
+    "cheat_os_exit_in_forward": Entry("crashed", NONE, "import os\nos._exit(0)\n"),
+    "cheat_exit_in_forward": Entry("ok", NONE, "import sys\nsys.exit(0)\n"),
+    "cheat_kill_worker": Entry("crashed", NONE, "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"),
+    "cheat_read_source": Entry(
+        "ok",
+        LOG_DET_ONLY,
+        "try:\n"
+        f"    text = open({str(SOURCE)!r}).read()\n"
+        "    y = x_masked + (1 - mask) * (x * torch.exp(s) + t)\n"
+        "except OSError:\n"
+        "    y = x_masked + (1 - mask) * (x * torch.exp(-s) + t)\n" + CORRECT_LOG_DET,
+    ),
+    "cheat_write_outputs": Entry(
+        "ok",
+        ALL,
+        prelude=(
+            "import glob\n"
+            f"for path in glob.glob('{WORKDIR}/**', recursive=True) + ['/etc/passwd', {str(SOURCE)!r}]:\n"
+            "    try:\n"
+            "        open(path, 'a').write('HACKED')\n"
+            "    except OSError:\n"
+            "        pass\n"
+        ),
+    ),
+    "cheat_detached_process": Entry(
+        "ok",
+        ALL,
+        prelude=(
+            "import subprocess, sys\n"
+            "subprocess.Popen([sys.executable, '-c', "
+            f"'import time; time.sleep(30)  # {_leaked_marker('detached')}'], start_new_session=True)\n"
+        ),
+    ),
+    "cheat_test_cells_pass": Entry("ok", LOG_DET_ONLY, EXP_MINUS_S, tamper=replace_test_cells_with_pass),
+    "cheat_inflated_points": Entry("ok", ALL, tamper=inflate_points),
+    # Resource abuse: zero points, the matching status, and the batch goes on.
+    "abuse_endless_loop": Entry("timeout", NONE, "while True:\n    pass\n"),
+    "abuse_sleep": Entry("timeout", NONE, SOLUTION, prelude="import time\ntime.sleep(1000)\n"),
+    "abuse_memory": Entry("memory", NONE, "hog = bytearray(6 * 2**30)\n" + SOLUTION),
+    "abuse_torch_memory": Entry("memory", NONE, "hog = torch.ones(2**31, dtype=torch.float64)\n" + SOLUTION),
+    "abuse_output_flood": Entry("output", NONE, SOLUTION, prelude="print('x' * (20 * 2**20))\n"),
+    # Malformed files.
+    "malformed_not_json": Entry("invalid", NONE, raw=b"this is not a notebook", message="not a notebook"),
+    "malformed_empty": Entry("invalid", NONE, raw=b"", message="empty"),
+    "malformed_binary": Entry("invalid", NONE, raw=bytes(range(256)) * 4),
+    "malformed_no_cells": Entry("invalid", NONE, raw=b'{"nbformat": 4}', message="no list of cells"),
+    "malformed_no_coupling_layer": Entry(
+        "invalid",
+        NONE,
+        raw=json.dumps({"cells": [{"cell_type": "code", "source": "x = 1", "metadata": {}}]}).encode(),
+        message="defines no class CouplingLayer",
+    ),
+    "malformed_syntax_error": Entry("invalid", NONE, "y = x_masked +* (1 - mask)\n", message="syntax error"),
+    # Tampered notebooks with a correct answer: graded on the CouplingLayer alone.
+    "tampered_tests_deleted": Entry("ok", ALL, tamper=delete_test_cells),
+    "tampered_fresh_notebook": Entry("ok", ALL, tamper=fresh_notebook),
+    "tampered_reordered": Entry("ok", ALL, tamper=reverse_code_cells),
+    "tampered_scratch_cells": Entry("ok", ALL, tamper=add_scratch_cells),
+    "tampered_one_cell": Entry("ok", ALL, tamper=one_cell),
+}
+
+
+def _answer_cell(notebook: dict) -> dict:
+    for cell in _code_cells(notebook):
+        source = "".join(cell["source"])
+        if "class CouplingLayer" in source and "raise NotImplementedError" in source:
+            return cell
+    raise AssertionError("the release notebook has no CouplingLayer cell with the stub")
+
+
+def _indent_of(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
+
+
+def fill_stub(notebook: dict, answer: str, prelude: str = "") -> dict:
+    """The release notebook with the stub replaced by ``answer`` and ``prelude`` run in the class body."""
+    notebook = copy.deepcopy(notebook)
+    cell = _answer_cell(notebook)
+    lines = "".join(cell["source"]).splitlines()
+    stub = next(i for i, line in enumerate(lines) if "raise NotImplementedError" in line)
+    start = stub - 1 if lines[stub - 1].strip().startswith("# YOUR CODE HERE") else stub
+    lines[start : stub + 1] = textwrap.indent(answer.strip("\n"), _indent_of(lines[stub])).splitlines()
+    if prelude:
+        header = next(i for i, line in enumerate(lines) if line.startswith("class CouplingLayer"))
+        body_indent = _indent_of(lines[header + 1])
+        lines[header + 1 : header + 1] = textwrap.indent(prelude.strip("\n"), body_indent).splitlines()
+    cell["source"] = "\n".join(lines) + "\n"
+    return notebook
+
+
+def notebook_bytes(entry: Entry, release: dict, workdir: Path) -> bytes:
+    if entry.raw is not None:
+        return entry.raw
+    notebook = fill_stub(release, entry.answer, entry.prelude.replace(WORKDIR, str(workdir)))
+    if entry.tamper is not None:
+        notebook = entry.tamper(notebook)
+    return json.dumps(notebook, indent=1).encode()
+
+
+def write_corpus(folder: Path, names: list[str] | None = None) -> dict[str, Path]:
+    """Write ``<name>.ipynb`` for each entry (all of them by default) into ``folder``.
+
+    Cheats that reach for the grader's files aim at ``folder``'s parent, where the
+    tests keep the submissions, the output folder and the gradebook.
+    """
+    release = json.loads(RELEASE.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name in names or list(CORPUS):
+        paths[name] = folder / f"{name}.ipynb"
+        paths[name].write_bytes(notebook_bytes(CORPUS[name], release, folder.parent))
+    return paths
+
+
+def leaked_processes() -> list[str]:
+    """Command lines of processes on this machine that a corpus submission started."""
+    marker = _leaked_marker("")
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker in text:
+            found.append(text)
+    return found
