@@ -1,0 +1,49 @@
+"""Shared fixtures: submissions built from the committed release notebook."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from autograder.extract import module_source
+from tests.corpus import RELEASE, fill_stub
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Tests run beside another worker on 2 cores: one thread each (see README).
+torch.set_num_threads(1)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+# nbgrader runs alembic, and Jupyter its kernel, through PATH.
+os.environ["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"
+
+
+@pytest.fixture(scope="session")
+def release_notebook() -> dict:
+    return json.loads(RELEASE.read_text())
+
+
+@pytest.fixture(scope="session")
+def module_for(release_notebook: dict):
+    """The module the grader would run for the release notebook with ``answer`` filled in."""
+
+    def build(answer: str) -> str:
+        notebook = fill_stub(release_notebook, answer)
+        return module_source(["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"])
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def namespace_for(module_for):
+    """The classes of a filled-in release notebook, defined in this process."""
+
+    def build(answer: str) -> dict:
+        namespace: dict = {}
+        exec(compile(module_for(answer), "submission.py", "exec"), namespace)
+        return namespace
+
+    return build
