@@ -41,7 +41,7 @@ class Entry:
     passed: frozenset[str]
     answer: str = SOLUTION
     prelude: str = ""  # code run once, at the top of CouplingLayer's class body
-    tamper: Callable[[dict], dict] | None = None
+    tamper: Callable[[dict], dict | bytes] | None = None
     raw: bytes | None = None
     message: str = ""  # a fragment the grade's message must contain
     hints: dict[str, str] = field(default_factory=dict)  # part -> fragment of the feedback hint
@@ -110,6 +110,12 @@ def one_cell(notebook: dict) -> dict:
 
 
 WORKDIR = "@WORKDIR@"  # replaced by the folder the corpus is graded in
+
+
+def truncate(notebook: dict) -> bytes:
+    """The first half of the file, as an interrupted upload leaves it."""
+    text = json.dumps(notebook, indent=1).encode()
+    return text[: len(text) // 2]
 
 
 def _leaked_marker(name: str) -> str:
@@ -282,6 +288,7 @@ CORPUS: dict[str, Entry] = {
     # Malformed files.
     "malformed_not_json": Entry("invalid", NONE, raw=b"this is not a notebook", message="not a notebook"),
     "malformed_empty": Entry("invalid", NONE, raw=b"", message="empty"),
+    "malformed_truncated": Entry("invalid", NONE, tamper=truncate, message="not valid JSON"),
     "malformed_binary": Entry("invalid", NONE, raw=bytes(range(256)) * 4),
     "malformed_no_cells": Entry("invalid", NONE, raw=b'{"nbformat": 4}', message="no list of cells"),
     "malformed_no_coupling_layer": Entry(
@@ -332,9 +339,8 @@ def notebook_bytes(entry: Entry, release: dict, workdir: Path) -> bytes:
     if entry.raw is not None:
         return entry.raw
     notebook = fill_stub(release, entry.answer, entry.prelude.replace(WORKDIR, str(workdir)))
-    if entry.tamper is not None:
-        notebook = entry.tamper(notebook)
-    return json.dumps(notebook, indent=1).encode()
+    tampered = entry.tamper(notebook) if entry.tamper is not None else notebook
+    return tampered if isinstance(tampered, bytes) else json.dumps(tampered, indent=1).encode()
 
 
 def write_corpus(folder: Path, names: list[str] | None = None) -> dict[str, Path]:
