@@ -1,0 +1,70 @@
+import csv
+import json
+
+from autograder.checks import PARTS, Verdict
+from autograder.grading import Graded
+from autograder.reports import CSV_COLUMNS, feedback_html, results_json, score_table, summary, write_reports
+
+POINTS = {"forward_y": 4.0, "log_det_J": 4.0, "round_trip": 2.0}
+
+
+def graded(student_id="ada", status="ok", message="", failed=()):
+    verdicts = {}
+    if status == "ok":
+        for part in PARTS:
+            hint = "log_det_J has the opposite sign <script>alert(1)</script>" if part in failed else ""
+            verdicts[part] = Verdict(part, part not in failed, hint, "ValueError: <b>bad</b>" if hint else "")
+    return Graded(student_id, status, message, POINTS, verdicts)
+
+
+def test_scores_follow_the_points_table():
+    row = graded(failed=("log_det_J", "round_trip"))
+    assert (row.score, row.max_score) == (4.0, 10.0)
+    assert graded(status="timeout", message="took too long").score == 0
+
+
+def test_grades_csv_has_one_row_per_submission_with_the_documented_columns(tmp_path):
+    rows = [graded("ada"), graded("bob", failed=("log_det_J",)), graded("eve", "invalid", "the file is empty")]
+    write_reports(rows, tmp_path)
+    with (tmp_path / "grades.csv").open() as handle:
+        table = list(csv.DictReader(handle))
+    assert tuple(table[0]) == CSV_COLUMNS
+    assert [(r["student_id"], r["score"], r["log_det_J"], r["status"]) for r in table] == [
+        ("ada", "10", "4", "ok"),
+        ("bob", "6", "0", "ok"),
+        ("eve", "0", "0", "invalid"),
+    ]
+    assert table[2]["message"] == "the file is empty"
+    assert {p.name for p in (tmp_path / "feedback").iterdir()} == {"ada.html", "bob.html", "eve.html"}
+    assert {p.name for p in (tmp_path / "results").iterdir()} == {"ada.json", "bob.json", "eve.json"}
+
+
+def test_results_json_follows_gradescopes_schema():
+    result = results_json(graded(failed=("round_trip",)))
+    assert result["score"] == 8.0
+    assert [test["name"] for test in result["tests"]] == list(PARTS)
+    for test in result["tests"]:
+        assert set(test) >= {"name", "score", "max_score", "output", "visibility"}
+    assert result["tests"][2]["score"] == 0 and "opposite sign" in result["tests"][2]["output"]
+    assert "ValueError" in result["tests"][2]["output"]
+    json.dumps(result)
+
+
+def test_feedback_escapes_whatever_the_student_wrote():
+    page = feedback_html(graded(failed=("log_det_J",)))
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "<b>bad</b>" not in page and "ValueError: &lt;b&gt;bad&lt;/b&gt;" in page
+    assert "6 / 10" in page
+
+
+def test_feedback_for_an_ungraded_submission_says_why():
+    page = feedback_html(graded(status="memory", message="it used more than 2048 MB"))
+    assert "used more memory than the limit" in page and "2048 MB" in page and "Not graded" in page
+
+
+def test_summary_counts_statuses_and_scores():
+    rows = [graded("a"), graded("b"), graded("c", failed=PARTS), graded("d", "timeout", "slow")]
+    text = summary(rows)
+    assert "4 submissions: 3 ok, 1 timeout" in text
+    assert "10/10 x2" in text and "0/10 x2" in text
+    assert score_table(rows).splitlines()[0].split() == ["student_id", *PARTS, "score", "status"]
