@@ -1,0 +1,110 @@
+"""The whole grader on the public corpus: one batch through the CLI, then every row checked."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder.grading import find_submissions
+from tests.corpus import CORPUS, ROOT, leaked_processes, write_corpus
+
+PARTS = ("forward_y", "log_det_J", "round_trip")
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    """The corpus graded once, with a short time limit so the abusive entries finish quickly."""
+    work = tmp_path_factory.mktemp("corpus")
+    write_corpus(work / "submissions")
+    command = [sys.executable, "-m", "autograder", "grade", str(work / "submissions"), "--out", str(work / "out")]
+    run = subprocess.run([*command, "--workers", "2", "--timeout", "10"], capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr
+    with (work / "out" / "grades.csv").open() as handle:
+        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+    return work, run, rows
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_each_corpus_entry_gets_its_status_and_parts(batch, name):
+    work, _, rows = batch
+    entry, row = CORPUS[name], rows[name]
+    assert row["status"] == entry.status, row["message"]
+    passed = {part for part in PARTS if float(row[part]) > 0}
+    assert passed == entry.passed, row["message"]
+    assert entry.message in row["message"]
+    results = json.loads((work / "out" / "results" / f"{name}.json").read_text())
+    outputs = {test["name"]: test["output"] for test in results["tests"]}
+    for part, fragment in entry.hints.items():
+        assert fragment in outputs[part]
+        assert fragment in (work / "out" / "feedback" / f"{name}.html").read_text()
+
+
+def test_every_submission_has_one_row_and_the_batch_prints_a_summary(batch):
+    _, run, rows = batch
+    assert set(rows) == set(CORPUS)
+    assert f"{len(CORPUS)} submissions:" in run.stdout
+    assert "score distribution" in run.stdout
+
+
+def test_no_submission_wrote_outside_its_sandbox(batch):
+    work, _, _ = batch
+    for path in [*work.rglob("*"), Path("/etc/passwd"), ROOT / "source" / "realnvp" / "realnvp.ipynb"]:
+        if path.is_file():
+            assert b"HACKED" not in path.read_bytes(), path
+
+
+def test_no_process_a_submission_started_outlives_grading(batch):
+    assert leaked_processes() == []
+
+
+def test_feedback_never_shows_the_hidden_checks(batch):
+    work, _, _ = batch
+    for page in (work / "out" / "feedback").iterdir():
+        text = page.read_text()
+        for secret in ("check_part", "BEGIN HIDDEN TESTS", "reference.", "torch.autograd.functional"):
+            assert secret not in text, (page.name, secret)
+
+
+def test_nbgrader_export_reads_the_grades_from_the_gradebook(batch):
+    work, _, rows = batch
+    export = work / "export.csv"
+    db = f"sqlite:///{work / 'out' / 'gradebook.db'}"
+    run = subprocess.run(
+        ["nbgrader", "export", f"--CourseDirectory.db_url={db}", f"--ExportPlugin.to={export}"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    with export.open() as handle:
+        exported = {row["student_id"]: float(row["score"]) for row in csv.DictReader(handle)}
+    assert exported == {name: float(row["score"]) for name, row in rows.items()}
+
+
+def test_a_missing_submissions_folder_is_a_clear_error(tmp_path):
+    run = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2
+    assert "does not exist" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_flat_files_and_nbgrader_layout_are_both_found(tmp_path):
+    (tmp_path / "ada.ipynb").write_text("{}")
+    (tmp_path / "bob" / "realnvp").mkdir(parents=True)
+    (tmp_path / "bob" / "realnvp" / "realnvp.ipynb").write_text("{}")
+    (tmp_path / "cyd" / "realnvp").mkdir(parents=True)
+    (tmp_path / "notes.txt").write_text("not a submission")
+    found = {s.student_id: s for s in find_submissions(tmp_path)}
+    assert set(found) == {"ada", "bob", "cyd"}
+    assert found["bob"].path == tmp_path / "bob" / "realnvp" / "realnvp.ipynb"
+    assert found["cyd"].path is None and "no notebook" in found["cyd"].problem
