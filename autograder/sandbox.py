@@ -1,0 +1,554 @@
+"""Run a student's module where it can hurt nothing: the trusted side of the sandbox.
+
+A :class:`Sandbox` starts one bubblewrap container holding only the system's
+``/usr``, the Python installation, the venv (all read-only), a private ``/proc``
+and ``/dev``, a small ``/tmp`` and copies of ``zygote.py``, ``probe.py`` and
+``wire.py``: no repository, no submissions, no network, no other process. In
+it the zygote imports torch once and forks a child per submission (see
+``zygote.py``). This side sends the module and the cases, enforces the wall
+clock, kills the whole container when anything goes wrong and restarts it on
+the next run, and reads back only ``wire`` blobs, which it checks before use.
+
+Without a working ``bwrap`` the same zygote runs as a plain process of this
+user, with limits but no isolation; :func:`isolation` says so, loudly.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import errno
+import functools
+import io
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import weakref
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from autograder import wire, zygote
+
+STATUSES = ("ok", "error", "timeout", "memory", "output", "crashed")
+START_TIMEOUT_S = 120.0
+TMP_MB = 128  # the sandbox's /tmp, where each submission's working folder lives
+MAX_MESSAGE_CHARS = 600
+_MAX_HEADER_BYTES = 2**20
+_MAX_ARRAYS = 100_000
+_HERE = Path(__file__).resolve().parent
+_REPO = _HERE.parent
+_INSIDE_CODE = "/sandbox/code"
+_INSIDE_VENV = "/sandbox/venv"
+_SANDBOX_UID = 65534
+_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONNOUSERSITE": "1",
+    "NBGRADER_EXECUTION": "autograde",
+    "MPLBACKEND": "Agg",
+}
+# The zygote's bootstrap: -I -S keeps the environment, the user's site and the
+# venv's .pth hooks out; the paths come in the JSON config.
+_BOOT = (
+    "import json, sys; config = json.loads(sys.argv[1]); sys.path.insert(0, config['code']); "
+    "sys.path.extend(config['site']); import zygote; zygote.main(config)"
+)
+# Raise the OOM killer's preference for everything in the sandbox, then exec.
+_OOM_FIRST = ["/bin/sh", "-c", '{ echo 1000 > /proc/self/oom_score_adj; } 2>/dev/null; exec "$0" "$@"']
+_WARNING = (
+    "submissions are NOT isolated because {reason}: each one runs as an ordinary process of this user and can "
+    "read and write every file this user can (the source notebook, hidden tests, other students' submissions, "
+    "the gradebook) and use the network; install bubblewrap (apt-get install bubblewrap) and allow user "
+    "namespaces before grading real submissions"
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What running one submission came to; ``arrays`` and ``meta`` are the probe's, when ``ok``."""
+
+    status: str  # one of STATUSES
+    message: str  # one sentence for the student and instructor; "" when ok
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout_s: float = 60.0
+    memory_mb: int = 2048
+    output_kb: int = 1024
+
+
+class SandboxError(OSError):
+    """The sandbox itself could not be started: a problem of the grading machine, not of a submission."""
+
+
+class _Deadline(Exception):
+    pass
+
+
+class _Broken(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- where things are, inside and out
+
+
+@dataclass(frozen=True)
+class _Layout:
+    python: str  # the interpreter binary, the same path inside and out
+    base_prefix: str
+    prefix: str
+    site: tuple[str, ...]  # site-packages folders, outside
+
+    def inside(self, path: str) -> str | None:
+        """Where ``path`` appears in the sandbox, or None where it is not mounted."""
+        for outside, inside in ((self.prefix, _INSIDE_VENV), (self.base_prefix, self.base_prefix), ("/usr", "/usr")):
+            if path == outside or path.startswith(outside + os.sep):
+                if outside == self.prefix and self.prefix == self.base_prefix:
+                    return path
+                return inside + path[len(outside) :]
+        return None
+
+
+@functools.cache
+def _layout() -> _Layout:
+    base, prefix = os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)
+    site = []
+    for entry in sys.path:
+        real = os.path.realpath(entry)
+        if real.endswith(("site-packages", "dist-packages")) and os.path.isdir(real) and real not in site:
+            site.append(real)
+    return _Layout(os.path.realpath(sys.executable), base, prefix, tuple(site))
+
+
+def _bwrap_argv(bwrap: str, private: Path) -> list[str]:
+    """bubblewrap's options: new namespaces, and a read-only root holding only what the zygote needs."""
+    layout = _layout()
+    argv = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--uid", str(_SANDBOX_UID)]
+    argv += ["--gid", str(_SANDBOX_UID), "--hostname", "sandbox", "--cap-drop", "ALL"]
+    argv += ["--die-with-parent", "--new-session", "--as-pid-1", "--clearenv"]
+    for key, value in {**_ENV, "HOME": "/tmp", "TMPDIR": "/tmp"}.items():
+        argv += ["--setenv", key, value]
+    argv += ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = f"/{name}"
+        if os.path.islink(path):
+            argv += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            argv += ["--ro-bind", path, path]
+    for path in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime"):
+        argv += ["--ro-bind-try", path, path]
+    argv += ["--ro-bind", str(private / "etc" / "passwd"), "/etc/passwd"]
+    argv += ["--ro-bind", str(private / "etc" / "group"), "/etc/group"]
+    if layout.inside(layout.base_prefix) == layout.base_prefix and not layout.base_prefix.startswith("/usr/"):
+        argv += ["--ro-bind", layout.base_prefix, layout.base_prefix]
+    if layout.prefix != layout.base_prefix:
+        argv += ["--ro-bind", layout.prefix, _INSIDE_VENV]
+    argv += ["--ro-bind", str(private / "code"), _INSIDE_CODE]
+    argv += ["--proc", "/proc", "--remount-ro", "/proc", "--dev", "/dev", "--remount-ro", "/dev"]
+    argv += ["--size", str(TMP_MB * 2**20), "--tmpfs", "/tmp", "--chdir", "/tmp", "--remount-ro", "/"]
+    return [*argv, "--"]
+
+
+def _prepare(private: Path) -> None:
+    """The files the sandbox sees: the three modules, and a passwd that names only root and nobody."""
+    (private / "code").mkdir()
+    for name in ("zygote.py", "probe.py", "wire.py"):
+        (private / "code" / name).write_bytes((_HERE / name).read_bytes())
+    (private / "etc").mkdir()
+    (private / "etc" / "passwd").write_text(
+        "root:x:0:0:root:/root:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/tmp:/usr/sbin/nologin\n"
+    )
+    (private / "etc" / "group").write_text("root:x:0:\nnogroup:x:65534:\n")
+    (private / "tmp").mkdir(mode=0o700)
+
+
+# bubblewrap's --die-with-parent ties the sandbox to the *thread* that started
+# it; starting every sandbox from this one long-lived thread keeps a sandbox
+# alive when the thread that asked for it (a worker pool's, say) goes away.
+_launcher = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-launcher")
+
+
+def _spawn(argv: list[str], **options) -> subprocess.Popen:
+    return _launcher.submit(subprocess.Popen, argv, **options).result()
+
+
+@functools.cache
+def isolation() -> str:
+    """Empty when submissions run fully isolated under bubblewrap; otherwise a loud warning sentence."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return _WARNING.format(reason="bubblewrap (bwrap) is not installed")
+    check = (
+        "import os, sys\n"
+        f"problems = [os.getuid() != {_SANDBOX_UID}, os.path.exists({str(_REPO)!r}), os.path.exists('/work'),\n"
+        "            os.access('/proc/self/oom_score_adj', os.W_OK), os.access('/', os.W_OK)]\n"
+        "sys.exit(1 if any(problems) else 0)\n"
+    )
+    with tempfile.TemporaryDirectory(prefix="realnvp-sandbox-check-") as folder:
+        _prepare(Path(folder))
+        argv = [*_bwrap_argv(bwrap, Path(folder)), _layout().python, "-I", "-S", "-c", check]
+        try:
+            run = subprocess.run(argv, capture_output=True, text=True, timeout=60, env={"PATH": _ENV["PATH"]})
+        except (OSError, subprocess.TimeoutExpired) as error:
+            return _WARNING.format(reason=f"bubblewrap failed its self-test ({error})")
+    if run.returncode != 0:
+        detail = (run.stderr.strip().splitlines() or [f"exit status {run.returncode}"])[-1]
+        return _WARNING.format(reason=f"bubblewrap failed its self-test ({detail})")
+    return ""
+
+
+# ---------------------------------------------------------------- replies
+
+
+def _check_payload(blob: bytes) -> tuple[str, str, dict[str, np.ndarray], dict]:
+    """The child's payload as ``(status, message, arrays, probe meta)``; ValueError if it is anything else."""
+    if not blob:
+        raise ValueError("no result")
+    try:  # stored (uncompressed) entries only, so reading cannot inflate past the reply's size
+        with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
+        raise ValueError(f"not an archive ({error})") from None
+    if len(entries) > _MAX_ARRAYS or any(entry.compress_type != zipfile.ZIP_STORED for entry in entries):
+        raise ValueError("compressed or too many entries")
+    if sum(entry.file_size for entry in entries) > zygote.MAX_REPLY_BYTES:
+        raise ValueError("too large")
+    arrays, meta = wire.decode(blob)
+    for name, array in arrays.items():
+        if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf" or array.dtype.fields is not None:
+            raise ValueError(f"{name!r} is not an array of real numbers")
+    status, message = meta.get("status"), meta.get("message")
+    if status not in zygote.CHILD_STATUSES or not isinstance(message, str):
+        raise ValueError("no status")
+    if status != "ok":
+        return status, message, {}, {}
+    probe = meta.get("probe")
+    if not isinstance(probe, dict):
+        raise ValueError("no observations")
+    checked = {}
+    for key in ("errors", "notes"):
+        table = probe.get(key, {})
+        if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+            raise ValueError(f"malformed {key}")
+        checked[key] = {str(k): v[: zygote.MAX_REPLY_BYTES] for k, v in table.items()}
+    return status, message, arrays, checked
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+# ---------------------------------------------------------------- the sandbox
+
+
+def _read_log(path: Path) -> str:
+    try:
+        lines = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return " / ".join(lines[-3:])[-500:]
+
+
+class _Process:
+    """One started container (or degraded zygote) and the grader's ends of its two pipes."""
+
+    def __init__(self, process: subprocess.Popen, request: int, reply: int, isolated: bool) -> None:
+        self.process, self.request, self.reply, self.isolated = process, request, reply, isolated
+
+    def kill(self) -> None:
+        """Kill everything in it, then the container (or degraded zygote) itself, and wait for all of it."""
+        _kill_tree(self.process.pid)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        for fd in (self.request, self.reply):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def _host_parents() -> dict[int, int]:
+    """``{pid: parent}`` for the live (not zombie) processes on this machine."""
+    found = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(b")") + 2 :].split()
+        if fields[0] != b"Z":
+            found[int(name)] = int(fields[1])
+    return found
+
+
+def _host_descendants(root: int, parents: dict[int, int]) -> set[int]:
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _kill_tree(root: int) -> None:
+    """SIGKILL every live descendant of ``root``, until none is left (5 s at most).
+
+    For the container that is its init, whose end empties the pid namespace.
+    Each victim is held by a pidfd and still found under ``root`` after that,
+    so a pid that was freed and reused in between is never signalled.
+    """
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        victims = _host_descendants(root, _host_parents())
+        if not victims:
+            return
+        held = {}
+        for pid in victims:
+            try:
+                held[pid] = os.pidfd_open(pid)
+            except OSError:
+                continue
+        still = _host_descendants(root, _host_parents())
+        for pid, fd in held.items():
+            try:
+                if pid in still:
+                    signal.pidfd_send_signal(fd, signal.SIGKILL)
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+        time.sleep(0.005)
+
+
+def _shutdown(state: dict) -> None:
+    process = state.pop("process", None)
+    if process is not None:
+        process.kill()
+    shutil.rmtree(state["dir"], ignore_errors=True)
+
+
+class Sandbox:
+    """One worker: a pre-started, isolated zygote that forks once per submission.
+
+    Use it from one thread at a time (a pool gives each worker thread its own).
+    """
+
+    def __init__(self, limits: Limits = Limits(), isolated: bool | None = None) -> None:
+        self.limits = limits
+        self.isolated = isolation() == "" if isolated is None else isolated
+        if self.isolated and shutil.which("bwrap") is None:
+            raise SandboxError("bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
+        self._dir = Path(tempfile.mkdtemp(prefix="realnvp-sandbox-"))
+        self._state: dict = {"dir": self._dir}
+        self._finalizer = weakref.finalize(self, _shutdown, self._state)
+        _prepare(self._dir)
+        self.stats: dict = {"starts": 0, "runs": 0}
+        self._start()
+
+    # -- lifecycle
+
+    def _start(self) -> None:
+        layout = _layout()
+        request_r, request_w = os.pipe()
+        reply_r, reply_w = os.pipe()
+        limits = {
+            "timeout_s": self.limits.timeout_s,
+            "memory_mb": self.limits.memory_mb,
+            "output_bytes": self.limits.output_kb * 1024,
+        }
+        config: dict = {"request_fd": request_r, "reply_fd": reply_w, "isolated": self.isolated, "limits": limits}
+        if self.isolated:
+            inside = [layout.inside(path) for path in layout.site]
+            config |= {"code": _INSIDE_CODE, "site": [p for p in inside if p], "tmp": "/tmp"}
+            config["run_dir"] = "/tmp/submission"
+            argv = [*_OOM_FIRST, *_bwrap_argv(shutil.which("bwrap") or "bwrap", self._dir)]
+            env, cwd = {"PATH": _ENV["PATH"]}, "/"
+        else:
+            tmp = str(self._dir / "tmp")
+            config |= {"code": str(self._dir / "code"), "site": list(layout.site), "tmp": tmp}
+            config["run_dir"] = os.path.join(tmp, "submission")
+            argv, env, cwd = list(_OOM_FIRST), {**_ENV, "HOME": tmp, "TMPDIR": tmp}, tmp
+        argv += [layout.python, "-I", "-S", "-B", "-c", _BOOT, json.dumps(config)]
+        log_path = self._dir / "sandbox.log"
+        started = time.monotonic()
+        with open(log_path, "ab") as log:
+            try:
+                process = _spawn(
+                    argv,
+                    pass_fds=(request_r, reply_w),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=log,
+                    start_new_session=True,
+                    env=env,
+                    cwd=cwd,
+                )
+            finally:
+                os.close(request_r)
+                os.close(reply_w)
+        os.set_blocking(request_w, False)
+        os.set_blocking(reply_r, False)
+        self._state["process"] = _Process(process, request_w, reply_r, self.isolated)
+        try:
+            ready = wire.decode(self._read_frame(time.monotonic() + START_TIMEOUT_S, _MAX_HEADER_BYTES))[1]
+        except (_Deadline, _Broken, ValueError) as error:
+            self._stop()
+            raise SandboxError(f"the sandbox did not start ({error}): {_read_log(log_path)}") from None
+        self.stats["starts"] += 1
+        self.stats["startup_s"] = round(time.monotonic() - started, 3)
+        self.stats["seccomp"] = ready.get("seccomp")
+        self.stats["zygote_rss_mb"] = ready.get("rss_mb")
+
+    def _stop(self) -> None:
+        process = self._state.pop("process", None)
+        if process is not None:
+            process.kill()
+
+    def close(self) -> None:
+        """Kill the sandbox and remove its files; the object cannot run anything afterwards."""
+        self._finalizer()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- pipes
+
+    def _write(self, data: bytes, deadline: float) -> None:
+        fd = self._state["process"].request
+        view = memoryview(data)
+        while view:
+            self._wait(fd, select.POLLOUT, deadline)
+            try:
+                view = view[os.write(fd, view) :]
+            except BlockingIOError:
+                continue
+            except OSError as error:  # EPIPE: the zygote is gone
+                raise _Broken(f"the sandbox stopped reading ({errno.errorcode.get(error.errno, error)})") from None
+
+    def _read_exact(self, size: int, deadline: float) -> bytes:
+        fd = self._state["process"].reply
+        chunks, left = [], size
+        while left:
+            self._wait(fd, select.POLLIN, deadline)
+            try:
+                chunk = os.read(fd, min(left, 1 << 20))
+            except BlockingIOError:
+                continue
+            if not chunk:
+                raise _Broken("the sandbox process ended")
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    def _read_frame(self, deadline: float, limit: int) -> bytes:
+        (size,) = zygote.FRAME.unpack(self._read_exact(zygote.FRAME.size, deadline))
+        if size > limit:
+            raise _Broken(f"the sandbox announced a {size}-byte reply")
+        return self._read_exact(size, deadline)
+
+    @staticmethod
+    def _wait(fd: int, event: int, deadline: float) -> None:
+        poller = select.poll()
+        poller.register(fd, event)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _Deadline()
+            if poller.poll(min(left, 1.0) * 1000):
+                return
+
+    # -- running
+
+    def run(self, module_source: str, cases_blob: bytes) -> Outcome:
+        """Execute ``module_source``, then the probe on ``cases_blob``; never raises for the submission's faults."""
+        if not self._finalizer.alive:
+            raise RuntimeError("this Sandbox is closed")
+        source = module_source.encode("utf-8", errors="replace")
+        request = zygote.FRAME.pack(len(source)) + source + zygote.FRAME.pack(len(cases_blob)) + cases_blob
+        self.stats["runs"] += 1
+        for attempt in (1, 2):
+            if "process" not in self._state:
+                self._start()
+            deadline = time.monotonic() + self.limits.timeout_s
+            try:
+                self._write(request, deadline)
+                break
+            except _Broken:  # it died between submissions: nothing of this one ran yet
+                self._stop()
+                if attempt == 2:
+                    raise SandboxError("the sandbox keeps dying before it reads a submission") from None
+            except _Deadline:
+                self._stop()
+                return Outcome("timeout", self._timeout_message())
+        try:
+            header = self._read_frame(deadline, _MAX_HEADER_BYTES)
+            payload = self._read_frame(deadline, zygote.MAX_REPLY_BYTES + _MAX_HEADER_BYTES)
+        except _Deadline:
+            self._stop()
+            return Outcome("timeout", self._timeout_message())
+        except _Broken as error:
+            self._stop()
+            return Outcome("crashed", f"the process running your notebook's code was killed or died ({error})")
+        outcome, clean = self._outcome(header, payload)
+        if not clean:
+            self._stop()  # the zygote exits when it cannot clean up; the next run starts afresh
+        return outcome
+
+    def _timeout_message(self) -> str:
+        return f"your notebook's code ran for more than {self.limits.timeout_s:g} s and was stopped"
+
+    def _outcome(self, header_blob: bytes, payload: bytes) -> tuple[Outcome, bool]:
+        try:
+            header = wire.decode(header_blob)[1]
+            code, number = header.get("exit_code"), header.get("signal")
+            output, clean = int(header["output_bytes"]), header.get("clean") is True
+        except (ValueError, KeyError, TypeError):
+            return Outcome("crashed", "the sandbox sent back a malformed reply"), False
+        self.stats["last"] = {k: header.get(k) for k in ("seconds", "child_max_rss_mb", "zygote_rss_mb")}
+        memory = f"your notebook's code used more than the {self.limits.memory_mb} MB of memory it may use"
+        printed = f"your notebook's code printed more than {self.limits.output_kb} KB"
+        if header.get("reply_too_large"):
+            mb = zygote.MAX_REPLY_BYTES // 2**20
+            return Outcome("crashed", f"your notebook's code sent back more than {mb} MB of results"), clean
+        if output > self.limits.output_kb * 1024 or number == signal.SIGXFSZ:
+            return Outcome("output", printed), clean
+        if number == signal.SIGXCPU:
+            return Outcome("timeout", self._timeout_message()), clean
+        try:
+            status, message, arrays, meta = _check_payload(payload)
+        except ValueError as error:
+            malformed = str(error)
+        else:
+            message = message[:MAX_MESSAGE_CHARS]
+            texts = {"ok": "", "error": message, "memory": f"{memory} ({message})", "output": printed}
+            return Outcome(status, texts[status][:MAX_MESSAGE_CHARS], arrays, meta), clean
+        if number == signal.SIGKILL:
+            return Outcome("memory", f"{memory} (it was killed)"), clean
+        if number is not None:
+            crashed = f"the process running your notebook's code crashed ({_signal_name(number)})"
+        elif payload:
+            crashed = f"your notebook's code sent back a malformed result ({malformed})"
+        else:
+            crashed = f"your notebook's code ended its process (exit status {code}) before returning a result"
+        return Outcome("crashed", crashed), clean
