@@ -531,6 +531,9 @@ class Sandbox:
         if header.get("reply_too_large"):
             mb = zygote.MAX_REPLY_BYTES // 2**20
             return Outcome("crashed", f"your notebook's code sent back more than {mb} MB of results"), clean
+        if header.get("too_many_processes"):
+            many = f"your notebook's code started more than {zygote.MAX_PROCESSES} processes and was stopped"
+            return Outcome("crashed", many), clean
         if output > self.limits.output_kb * 1024 or number == signal.SIGXFSZ:
             return Outcome("output", printed), clean
         if number == signal.SIGXCPU:

@@ -32,19 +32,24 @@ import signal
 import struct
 import sys
 import time
+from dataclasses import dataclass
 
 FRAME = struct.Struct(">Q")
 # What the child can report about itself; the grader decides the rest.
 CHILD_STATUSES = ("ok", "error", "memory", "output")
 MAX_REPLY_BYTES = 64 * 2**20
-# Processes (threads count) one submission may have at once: a fork-bomb backstop.
+# Processes one submission may have at once (watched by the zygote), and tasks
+# (threads count) for RLIMIT_NPROC, which binds only where the sandbox's user is
+# not root outside: fork-bomb backstops.
 MAX_PROCESSES = 64
+MAX_TASKS = 256
 MAX_OPEN_FILES = 1024
 _CHILD_FD = 3  # where the child finds its reply pipe
 _INTERNAL_ERROR = 70
 # Set once, before any submission runs: True only for pid 2 under our own pid 1,
 # the one place where kill(-1) reaches nothing but the sandbox.
 _own_pid_namespace = False
+_reaped: dict[int, tuple[int, resource.struct_rusage]] = {}  # wait statuses collected by _reap
 
 
 # ---------------------------------------------------------------- frames
@@ -204,10 +209,42 @@ def _install_seccomp() -> bool:
 # ---------------------------------------------------------------- the child
 
 
+# Monkeypatching in the child: what the probe and the reply need is put back
+# after the student's module has run and again before the reply is encoded, so
+# that replacing ``isinstance`` or ``numpy.savez`` does not turn a wrong answer
+# into a crash. (It cannot change a verdict: those are made outside.) Only
+# replaced callables are restored; attributes the student adds stay.
+_GUARDED_MODULES = ("builtins", "numpy", "json", "io", "zipfile", "struct", "os", "probe", "wire", "torch")
+_pristine: list[tuple[object, dict]] = []
+
+
+def _snapshot() -> None:
+    import torch
+
+    owners: list[object] = [torch.Tensor, torch.nn.Module]
+    for name, module in list(sys.modules.items()):
+        if name in _GUARDED_MODULES or (name.split(".")[0] in ("numpy", "json") and module is not None):
+            owners.append(module)
+    for owner in owners:
+        _pristine.append((owner, {k: v for k, v in vars(owner).items() if callable(v)}))
+
+
+def _restore() -> None:
+    for owner, callables in _pristine:
+        current = vars(owner)
+        for key, value in callables.items():
+            if current.get(key) is not value:
+                with contextlib.suppress(Exception):
+                    setattr(owner, key, value)
+
+
 def _failure(error: BaseException, prefix: str) -> dict:
     import probe
 
+    _restore()
     detail = probe.describe_error(error)
+    if not str(error):
+        detail = detail.replace(": (in ", " (in ", 1)
     if probe.is_out_of_memory(error):
         return {"status": "memory", "message": detail}
     if isinstance(error, OSError) and error.errno == errno.EFBIG:
@@ -228,10 +265,12 @@ def _submission_result(source: str, cases_blob: bytes) -> bytes:
         exec(compile(source, "submission.py", "exec"), namespace)
     except BaseException as error:  # anything at top level, SystemExit and KeyboardInterrupt included
         return wire.encode({}, _failure(error, "your notebook's code raised "))
+    _restore()
     try:
         observed, observed_meta = probe.observe(namespace, arrays, meta)
     except BaseException as error:  # the student's code broke the probe itself
         return wire.encode({}, _failure(error, "your classes could not be run: "))
+    _restore()
     return wire.encode(observed, {"status": "ok", "message": "", "probe": observed_meta})
 
 
@@ -260,7 +299,7 @@ def _child(source: str, cases_blob: bytes, reply_fd: int, run_dir: str, limits: 
         (resource.RLIMIT_NOFILE, (MAX_OPEN_FILES, MAX_OPEN_FILES)),
     ]
     if _own_pid_namespace:  # counted per user namespace there; outside, it would count the user's other processes
-        settings.append((resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES)))
+        settings.append((resource.RLIMIT_NPROC, (MAX_TASKS, MAX_TASKS)))
     for kind, value in settings:
         resource.setrlimit(kind, value)
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -283,40 +322,60 @@ def _child(source: str, cases_blob: bytes, reply_fd: int, run_dir: str, limits: 
 # ---------------------------------------------------------------- the zygote
 
 
-def _collect(reply_fd: int, pid: int) -> tuple[bytes, int, bool, float]:
-    """The child's payload, its wait status and whether it sent too much; waits until it exits."""
-    try:
-        exit_fd = os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        exit_fd = None
+@dataclass
+class _Collected:
+    payload: bytes = b""
+    status: int = 0
+    too_large: bool = False  # the child sent more than MAX_REPLY_BYTES
+    too_many: bool = False  # the submission had more than MAX_PROCESSES processes at once
+    max_rss_mb: float = 0.0
+
+
+def _process_count() -> int:
+    """Processes of the submission now: all but init and us in our namespace, else our descendants."""
+    if _own_pid_namespace:
+        return len(_pids()) - 2
+    return len(_descendants(os.getpid()))
+
+
+def _collect(reply_fd: int, pid: int) -> _Collected:
+    """Read the child's payload until it exits, counting the submission's processes meanwhile.
+
+    RLIMIT_NPROC does not bind a user that is root outside the sandbox, so the
+    count is watched here: past MAX_PROCESSES, everything is killed.
+    """
+    result = _Collected()
+    chunks: list[bytes] = []
+    size, reply_open = 0, True
     poller = select.poll()
     poller.register(reply_fd, select.POLLIN)
-    if exit_fd is not None:
-        poller.register(exit_fd, select.POLLIN)
-    chunks: list[bytes] = []
-    size, too_large, reply_open = 0, False, True
+    tick = 0.02 if _own_pid_namespace else 0.2  # degraded mode scans the whole machine's /proc
     while True:
-        events = poller.poll(None if exit_fd is not None else 20)
-        if any(fd == reply_fd for fd, _ in events) and reply_open:
+        events = poller.poll(tick * 1000)
+        if events and reply_open:
             chunk = os.read(reply_fd, 1 << 16)
             if not chunk:
                 poller.unregister(reply_fd)
                 reply_open = False
-            elif not too_large:
+            elif not result.too_large:
                 size += len(chunk)
                 if size > MAX_REPLY_BYTES:
-                    too_large = True
+                    result.too_large = True
                     chunks.clear()
                     os.kill(pid, signal.SIGKILL)
                 else:
                     chunks.append(chunk)
+        if pid in _reaped:  # reaped while killing everything
+            status, usage = _reaped.pop(pid)
+            break
         done, status, usage = os.wait4(pid, os.WNOHANG)
         if done:
             break
-    if exit_fd is not None:
-        os.close(exit_fd)
+        if not result.too_many and _process_count() > MAX_PROCESSES:
+            result.too_many = True
+            _kill_everything_else()
     os.set_blocking(reply_fd, False)
-    while reply_open and not too_large:  # what the child wrote just before it exited
+    while reply_open and not result.too_large:  # what the child wrote just before it exited
         try:
             chunk = os.read(reply_fd, 1 << 16)
         except BlockingIOError:
@@ -324,9 +383,11 @@ def _collect(reply_fd: int, pid: int) -> tuple[bytes, int, bool, float]:
         if not chunk:
             break
         size += len(chunk)
-        too_large = size > MAX_REPLY_BYTES
+        result.too_large = size > MAX_REPLY_BYTES
         chunks.append(chunk)
-    return (b"" if too_large else b"".join(chunks)), status, too_large, usage.ru_maxrss / 1024
+    result.payload = b"" if result.too_large else b"".join(chunks)
+    result.status, result.max_rss_mb = status, usage.ru_maxrss / 1024
+    return result
 
 
 def _pids() -> set[int]:
@@ -354,11 +415,12 @@ def _descendants(root: int) -> set[int]:
 def _reap() -> None:
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            pid, status, usage = os.wait4(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
             return
+        _reaped[pid] = (status, usage)
 
 
 def _kill_everything_else() -> bool:
@@ -409,6 +471,8 @@ def _serve(source: str, cases_blob: bytes, config: dict) -> tuple[bytes, bool, b
 
     started = time.monotonic()
     run_dir = config["run_dir"]
+    if os.path.lexists(run_dir):  # degraded mode, after a zygote was killed mid-run
+        _empty(config["tmp"])
     os.mkdir(run_dir, 0o700)
     reply_r, reply_w = os.pipe()
     sys.stdout.flush()
@@ -421,12 +485,14 @@ def _serve(source: str, cases_blob: bytes, config: dict) -> tuple[bytes, bool, b
         finally:
             os._exit(_INTERNAL_ERROR)
     os.close(reply_w)
-    payload, status, too_large, child_rss_mb = _collect(reply_r, pid)
+    collected = _collect(reply_r, pid)
+    status = collected.status
     try:
         output_bytes = os.lstat(os.path.join(run_dir, "output.txt")).st_size
     except OSError:
         output_bytes = 0
     clean = _kill_everything_else()
+    _reaped.clear()
     os.close(reply_r)
     try:
         _empty(config["tmp"])
@@ -436,13 +502,14 @@ def _serve(source: str, cases_blob: bytes, config: dict) -> tuple[bytes, bool, b
         "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
         "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
         "output_bytes": output_bytes,
-        "reply_too_large": too_large,
+        "reply_too_large": collected.too_large,
+        "too_many_processes": collected.too_many,
         "clean": clean,
-        "child_max_rss_mb": round(child_rss_mb, 1),
+        "child_max_rss_mb": round(collected.max_rss_mb, 1),
         "zygote_rss_mb": _rss_mb(),
         "seconds": round(time.monotonic() - started, 4),
     }
-    return wire.encode({}, header), clean, payload
+    return wire.encode({}, header), clean, collected.payload
 
 
 def _rss_mb() -> dict[str, float]:
@@ -506,6 +573,7 @@ def main(config: dict) -> None:
     import probe  # noqa: F401
     import wire
 
+    _snapshot()
     ready = {"ready": True, "seccomp": seccomp, "startup_s": round(time.monotonic() - started, 3), "pid": os.getpid()}
     ready["rss_mb"] = _rss_mb()
     write_frame(reply_fd, wire.encode({}, ready))
