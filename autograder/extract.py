@@ -3,7 +3,7 @@
 Grading reads what the student wrote, not nbgrader's cell metadata: every
 code cell is considered, in order, whatever its metadata says, and only the
 top-level definitions are kept (imports, functions, classes and assignments of
-plain constants). Training loops, plots and test cells are left out, so a
+literal values). Training loops, plots and test cells are left out, so a
 notebook with deleted, edited, reordered or extra cells is graded on its
 ``CouplingLayer`` alone.
 """
@@ -49,15 +49,21 @@ def read_cells(path: Path) -> list[str]:
     return sources
 
 
-def _is_constant(node: ast.AST) -> bool:
-    """An assignment whose value calls nothing (so running it cannot train or plot)."""
-    return not any(isinstance(child, ast.Call | ast.Await | ast.Yield | ast.YieldFrom) for child in ast.walk(node))
+def _is_literal(node: ast.Assign | ast.AnnAssign) -> bool:
+    """A value spelled out in the code: it cannot train, plot or depend on what was left out."""
+    if node.value is None:
+        return True
+    try:
+        ast.literal_eval(node.value)
+    except ValueError:
+        return False
+    return True
 
 
 def _kept(node: ast.stmt) -> bool:
     if isinstance(node, _DEFINITIONS):
         return True
-    return isinstance(node, ast.Assign | ast.AnnAssign) and _is_constant(node)
+    return isinstance(node, ast.Assign | ast.AnnAssign) and _is_literal(node)
 
 
 def module_source(cells: list[str]) -> str:

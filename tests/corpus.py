@@ -186,7 +186,10 @@ CORPUS: dict[str, Entry] = {
     ),
     "logdet_whole_batch": Entry("ok", Y_ONLY, CORRECT_Y + "log_det_J = ((1 - mask) * s).sum()\n"),
     "logdet_detached": Entry(
-        "ok", frozenset({"forward_y"}), CORRECT_Y + "log_det_J = torch.sum((1 - mask) * s, dim=1).detach()\n"
+        "ok",
+        frozenset({"forward_y", "round_trip"}),
+        CORRECT_Y + "log_det_J = torch.sum((1 - mask) * s, dim=1).detach()\n",
+        hints={"log_det_J": "does not carry gradients"},
     ),
     "exp_minus_s": Entry("ok", LOG_DET_ONLY, EXP_MINUS_S, hints={"forward_y": "exp(-s)"}),
     "kept_half_changed": Entry(

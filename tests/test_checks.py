@@ -8,11 +8,11 @@ from autograder.checks import PARTS, Judge, check_part
 from autograder.probe import observe
 from tests.corpus import CORPUS, SOLUTION
 
-# The corpus entries that are plain answers, with no tampering or cheating around them.
+# The corpus entries that are plain answers: no cheating, abuse or tampering around them.
 PLAIN_ANSWERS = {
     name: entry
     for name, entry in CORPUS.items()
-    if entry.status == "ok" and not entry.prelude and entry.tamper is None and "exit" not in entry.answer
+    if entry.status == "ok" and not name.startswith(("cheat_", "abuse_", "tampered_"))
 }
 
 

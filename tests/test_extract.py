@@ -9,7 +9,8 @@ LAYER = "import torch\nclass CouplingLayer:\n    pass\n"
 
 def test_definitions_are_kept_and_everything_else_is_left_out():
     cells = [
-        "%matplotlib inline\nimport torch\nSCALE: float = 2.0\nname = 'ok'",
+        "%matplotlib inline\nimport torch\nSCALE: float = 2.0\nname = 'ok'\nGRADING = bool(os.environ.get('X'))",
+        "STEPS = 20 if GRADING else 10_000\nSHAPE = (2, -3)",
         "torch.manual_seed(0)\nmodel, losses, device = train_realnvp()\nplt.show()",
         "@staticmethod\ndef helper(x):\n    return x\n",
         "class CouplingLayer:\n    pass\nfor i in range(10**9):\n    pass",
@@ -17,8 +18,9 @@ def test_definitions_are_kept_and_everything_else_is_left_out():
     ]
     source = module_source(cells)
     assert "import torch" in source and "SCALE: float = 2.0" in source and "name = 'ok'" in source
+    assert "SHAPE = (2, -3)" in source
     assert "@staticmethod\ndef helper" in source and "class CouplingLayer" in source
-    for left_out in ("train_realnvp", "manual_seed", "plt.show", "range(10**9)", "pip", "matplotlib"):
+    for left_out in ("train_realnvp", "manual_seed", "plt.show", "range(10**9)", "pip", "matplotlib", "GRADING"):
         assert left_out not in source
 
 
