@@ -24,7 +24,7 @@ from autograder.checks import PARTS, Judge
 from autograder.sandbox import Limits, Sandbox, isolation
 
 ROOT = Path(__file__).resolve().parent.parent
-LIMITS = Limits(timeout_s=5, memory_mb=1536, output_kb=64)
+LIMITS = Limits(timeout_s=3, memory_mb=1536, output_kb=64)
 
 CORRECT_Y = "y = x_masked + (1 - mask) * (x * torch.exp(s) + t)"
 WRONG_Y = "y = x_masked + (1 - mask) * (x * torch.exp(-s) + t)"
@@ -175,7 +175,7 @@ def test_an_endless_loop_times_out_and_the_next_submission_is_graded(box, cases)
     starts = box.stats["starts"]
     outcome = run(box, cases, module("while True:\n    pass\n"))
     assert outcome.status == "timeout", outcome.message
-    assert "5 s" in outcome.message
+    assert "3 s" in outcome.message
     assert_all_pass(box, cases)
     assert box.stats["starts"] == starts + 1  # a fresh sandbox
 
@@ -432,11 +432,11 @@ def test_without_bubblewrap_the_warning_says_files_are_readable(monkeypatch):
 
 def test_degraded_mode_still_grades_and_cleans_up(cases):
     with Sandbox(LIMITS, isolated=False) as degraded:
-        assert_all_pass(degraded, cases)
-        leaker = module("import subprocess\nsubprocess.Popen(['sleep', '1000.6363'], start_new_session=True)\n")
-        assert_all_pass(degraded, cases, leaker)
+        leaker = "import subprocess\nsubprocess.Popen(['sleep', '1000.6363'], start_new_session=True)\n"
+        assert_all_pass(degraded, cases, module(leaker))
         assert host_processes_with("1000.6363") == []
-        assert run(degraded, cases, module("while True:\n    pass\n")).status == "timeout"
         assert run(degraded, cases, module("hog = bytearray(6 * 2**30)\n")).status == "memory"
-        assert_all_pass(degraded, cases)
+        outcome = run(degraded, cases, module(leaker.replace("6363", "6464") + "while True:\n    pass\n"))
+        assert outcome.status == "timeout"
+        assert host_processes_with("1000.6464") == []
     assert not os.path.exists(degraded._dir)
