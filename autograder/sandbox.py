@@ -106,20 +106,25 @@ class _Broken(Exception):
 # ---------------------------------------------------------------- where things are, inside and out
 
 
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 @dataclass(frozen=True)
 class _Layout:
-    python: str  # the interpreter binary, the same path inside and out
-    base_prefix: str
-    prefix: str
+    """The Python installation this process runs on: where it is outside, and where it appears inside."""
+
+    python: str  # the interpreter binary, outside
+    base_prefix: str  # mounted at the same path (its binary may hold absolute library paths)
+    prefix: str  # the venv, mounted at _INSIDE_VENV; equal to base_prefix without a venv
     site: tuple[str, ...]  # site-packages folders, outside
 
     def inside(self, path: str) -> str | None:
         """Where ``path`` appears in the sandbox, or None where it is not mounted."""
-        for outside, inside in ((self.prefix, _INSIDE_VENV), (self.base_prefix, self.base_prefix), ("/usr", "/usr")):
-            if path == outside or path.startswith(outside + os.sep):
-                if outside == self.prefix and self.prefix == self.base_prefix:
-                    return path
-                return inside + path[len(outside) :]
+        if self.prefix != self.base_prefix and _under(path, self.prefix):
+            return _INSIDE_VENV + path[len(self.prefix) :]
+        if _under(path, self.base_prefix) or _under(path, "/usr"):
+            return path
         return None
 
 
@@ -134,12 +139,24 @@ def _layout() -> _Layout:
     return _Layout(os.path.realpath(sys.executable), base, prefix, tuple(site))
 
 
+@functools.cache
+def _bwrap_options(bwrap: str) -> frozenset[str]:
+    """The options this bubblewrap knows (--disable-userns needs 0.8, --size 0.5)."""
+    try:
+        text = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return frozenset()
+    return frozenset(word for word in text.split() if word.startswith("--"))
+
+
 def _bwrap_argv(bwrap: str, private: Path) -> list[str]:
     """bubblewrap's options: new namespaces, and a read-only root holding only what the zygote needs."""
-    layout = _layout()
-    argv = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--uid", str(_SANDBOX_UID)]
-    argv += ["--gid", str(_SANDBOX_UID), "--hostname", "sandbox", "--cap-drop", "ALL"]
-    argv += ["--die-with-parent", "--new-session", "--as-pid-1", "--clearenv"]
+    layout, known = _layout(), _bwrap_options(bwrap)
+    argv = [bwrap, "--unshare-all", "--unshare-user", "--uid", str(_SANDBOX_UID), "--gid", str(_SANDBOX_UID)]
+    if "--disable-userns" in known:  # the zygote's seccomp filter refuses new namespaces too
+        argv.append("--disable-userns")
+    argv += ["--hostname", "sandbox", "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--as-pid-1"]
+    argv.append("--clearenv")
     for key, value in {**_ENV, "HOME": "/tmp", "TMPDIR": "/tmp"}.items():
         argv += ["--setenv", key, value]
     argv += ["--ro-bind", "/usr", "/usr"]
@@ -153,14 +170,23 @@ def _bwrap_argv(bwrap: str, private: Path) -> list[str]:
         argv += ["--ro-bind-try", path, path]
     argv += ["--ro-bind", str(private / "etc" / "passwd"), "/etc/passwd"]
     argv += ["--ro-bind", str(private / "etc" / "group"), "/etc/group"]
-    if layout.inside(layout.base_prefix) == layout.base_prefix and not layout.base_prefix.startswith("/usr/"):
+    if not _under(layout.base_prefix, "/usr"):
         argv += ["--ro-bind", layout.base_prefix, layout.base_prefix]
     if layout.prefix != layout.base_prefix:
         argv += ["--ro-bind", layout.prefix, _INSIDE_VENV]
     argv += ["--ro-bind", str(private / "code"), _INSIDE_CODE]
     argv += ["--proc", "/proc", "--remount-ro", "/proc", "--dev", "/dev", "--remount-ro", "/dev"]
-    argv += ["--size", str(TMP_MB * 2**20), "--tmpfs", "/tmp", "--chdir", "/tmp", "--remount-ro", "/"]
+    if "--size" in known:
+        argv += ["--size", str(TMP_MB * 2**20)]
+    argv += ["--tmpfs", "/tmp", "--chdir", "/tmp", "--remount-ro", "/"]
     return [*argv, "--"]
+
+
+def _python_inside() -> str:
+    python = _layout().inside(_layout().python)
+    if python is None:
+        raise SandboxError(f"the interpreter {_layout().python} is outside the folders the sandbox mounts")
+    return python
 
 
 def _prepare(private: Path) -> None:
@@ -200,8 +226,8 @@ def isolation() -> str:
     )
     with tempfile.TemporaryDirectory(prefix="realnvp-sandbox-check-") as folder:
         _prepare(Path(folder))
-        argv = [*_bwrap_argv(bwrap, Path(folder)), _layout().python, "-I", "-S", "-c", check]
         try:
+            argv = [*_bwrap_argv(bwrap, Path(folder)), _python_inside(), "-I", "-S", "-c", check]
             run = subprocess.run(argv, capture_output=True, text=True, timeout=60, env={"PATH": _ENV["PATH"]})
         except (OSError, subprocess.TimeoutExpired) as error:
             return _WARNING.format(reason=f"bubblewrap failed its self-test ({error})")
@@ -244,7 +270,7 @@ def _check_payload(blob: bytes) -> tuple[str, str, dict[str, np.ndarray], dict]:
         table = probe.get(key, {})
         if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
             raise ValueError(f"malformed {key}")
-        checked[key] = {str(k): v[: zygote.MAX_REPLY_BYTES] for k, v in table.items()}
+        checked[key] = {str(k): v[: 4 * MAX_MESSAGE_CHARS] for k, v in table.items()}
     return status, message, arrays, checked
 
 
@@ -379,14 +405,14 @@ class Sandbox:
             inside = [layout.inside(path) for path in layout.site]
             config |= {"code": _INSIDE_CODE, "site": [p for p in inside if p], "tmp": "/tmp"}
             config["run_dir"] = "/tmp/submission"
-            argv = [*_OOM_FIRST, *_bwrap_argv(shutil.which("bwrap") or "bwrap", self._dir)]
+            argv = [*_OOM_FIRST, *_bwrap_argv(shutil.which("bwrap") or "bwrap", self._dir), _python_inside()]
             env, cwd = {"PATH": _ENV["PATH"]}, "/"
         else:
             tmp = str(self._dir / "tmp")
             config |= {"code": str(self._dir / "code"), "site": list(layout.site), "tmp": tmp}
             config["run_dir"] = os.path.join(tmp, "submission")
-            argv, env, cwd = list(_OOM_FIRST), {**_ENV, "HOME": tmp, "TMPDIR": tmp}, tmp
-        argv += [layout.python, "-I", "-S", "-B", "-c", _BOOT, json.dumps(config)]
+            argv, env, cwd = [*_OOM_FIRST, layout.python], {**_ENV, "HOME": tmp, "TMPDIR": tmp}, tmp
+        argv += ["-I", "-S", "-B", "-c", _BOOT, json.dumps(config)]
         log_path = self._dir / "sandbox.log"
         started = time.monotonic()
         with open(log_path, "ab") as log:
