@@ -47,3 +47,16 @@ def namespace_for(module_for):
         return namespace
 
     return build
+
+
+# The two 10,000-step training runs, about 2 minutes each: nbval's run of the training
+# notebook and the regeneration test. Collected first, they start at once on the two xdist
+# workers (pyproject: --dist loadscope --no-loadscope-reorder keeps this order).
+SLOW_FIRST = ("notebooks/realnvp_training.ipynb::", "tests/test_notebooks.py::TestRegenerate::")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        return next((i for i, prefix in enumerate(SLOW_FIRST) if item.nodeid.startswith(prefix)), len(SLOW_FIRST))
+
+    items.sort(key=rank)  # stable: every other test keeps its place
