@@ -48,6 +48,7 @@ MAX_OPEN_FILES = 1024
 # first import, seconds that every submission would otherwise pay.
 PRELOADED = ("torch.optim", "matplotlib.pyplot", "tqdm")
 _CHILD_FD = 3  # where the child finds its reply pipe
+_NOBODY = 65534
 _INTERNAL_ERROR = 70
 # Set once, before any submission runs: True only for pid 2 under our own pid 1,
 # the one place where kill(-1) reaches nothing but the sandbox.
@@ -255,14 +256,14 @@ def _failure(error: BaseException, prefix: str) -> dict:
     return {"status": "error", "message": prefix + detail}
 
 
-def _submission_result(source: str, cases_blob: bytes) -> bytes:
+def _submission_result(source: str, cases: tuple[dict, dict]) -> bytes:
     """Run the module, then the probe; the reply payload, whatever the student's code does."""
     import builtins
 
     import probe
     import wire
 
-    arrays, meta = wire.decode(cases_blob)
+    arrays, meta = cases
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     try:
         exec(compile(source, "submission.py", "exec"), namespace)
@@ -277,7 +278,7 @@ def _submission_result(source: str, cases_blob: bytes) -> bytes:
     return wire.encode(observed, {"status": "ok", "message": "", "probe": observed_meta})
 
 
-def _child(source: str, cases_blob: bytes, reply_fd: int, run_dir: str, limits: dict) -> None:
+def _child(source: str, cases: tuple[dict, dict], reply_fd: int, run_dir: str, limits: dict) -> None:
     """In the forked child: drop the zygote's fds, apply the limits, run, reply, exit."""
     if reply_fd != _CHILD_FD:
         os.dup2(reply_fd, _CHILD_FD)
@@ -305,9 +306,16 @@ def _child(source: str, cases_blob: bytes, reply_fd: int, run_dir: str, limits: 
         settings.append((resource.RLIMIT_NPROC, (MAX_TASKS, MAX_TASKS)))
     for kind, value in settings:
         resource.setrlimit(kind, value)
+    if not _own_pid_namespace and os.geteuid() == 0:
+        # Degraded mode under root: at least not root. Files only root may read stay
+        # closed, and so do modules the zygote has not imported from such folders.
+        os.chown(".", _NOBODY, _NOBODY)
+        os.setgroups([])
+        os.setgid(_NOBODY)
+        os.setuid(_NOBODY)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        payload = _submission_result(source, cases_blob)
+        payload = _submission_result(source, cases)
     except BaseException as error:  # e.g. the student's object could not be encoded
         import wire
 
@@ -473,6 +481,7 @@ def _serve(source: str, cases_blob: bytes, config: dict) -> tuple[bytes, bool, b
     import wire
 
     started = time.monotonic()
+    cases = wire.decode(cases_blob)  # once, here: the grader's own bytes
     run_dir = config["run_dir"]
     if os.path.lexists(run_dir):  # degraded mode, after a zygote was killed mid-run
         _empty(config["tmp"])
@@ -484,7 +493,7 @@ def _serve(source: str, cases_blob: bytes, config: dict) -> tuple[bytes, bool, b
     if pid == 0:
         try:
             os.close(reply_r)
-            _child(source, cases_blob, reply_w, run_dir, config["limits"])
+            _child(source, cases, reply_w, run_dir, config["limits"])
         finally:
             os._exit(_INTERNAL_ERROR)
     os.close(reply_w)
@@ -567,7 +576,7 @@ def main(config: dict) -> None:
     _own_pid_namespace = config["isolated"] and os.getpid() == 2 and os.getppid() == 1
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)  # orphaned grandchildren come back to us, to be killed
 
-    import numpy  # noqa: F401
+    import numpy
     import torch
 
     torch.set_num_threads(1)
@@ -579,6 +588,7 @@ def main(config: dict) -> None:
     import probe  # noqa: F401
     import wire
 
+    wire.decode(wire.encode({"x": numpy.zeros(1)}, {}))  # imports what the reply needs (zipfile's codec)
     _snapshot()
     ready = {"ready": True, "seccomp": seccomp, "startup_s": round(time.monotonic() - started, 3), "pid": os.getpid()}
     ready["rss_mb"] = _rss_mb()
