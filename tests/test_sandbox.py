@@ -249,6 +249,11 @@ def test_a_compressed_reply_is_refused(box, cases):
     assert outcome.status == "crashed" and "malformed" in outcome.message
 
 
+def test_an_oversized_reply_is_crashed(box, cases):
+    outcome = run(box, cases, module("import os\nos.write(3, bytes(65 * 2**20))\nos._exit(0)\n"))
+    assert outcome.status == "crashed" and "more than 64 MB" in outcome.message
+
+
 def test_many_processes_hit_the_process_limit(box, cases):
     source = module("import subprocess\nkids = [subprocess.Popen(['sleep', '30']) for _ in range(500)]\n")
     outcome = run(box, cases, source)
