@@ -314,6 +314,7 @@ def test_writing_into_scratch_and_tmp_works(box, cases):
         import os
         open('notes.txt', 'w').write('mine')
         open('/tmp/notes.txt', 'w').write('mine')
+        open('/dev/null', 'w').write('discarded')
         assert open('submission.py').read().startswith('\\nimport torch')
     """)
     assert_all_pass(box, cases, source)
