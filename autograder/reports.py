@@ -48,7 +48,7 @@ def _part_text(verdict: Verdict | None, not_graded: str) -> str:
         return f"Not graded: {not_graded}"
     if verdict.passed:
         return "Passed."
-    text = verdict.hint[0].upper() + verdict.hint[1:] + "."
+    text = f"{verdict.hint}."
     return f"{text}\nYour code raised: {verdict.student_error}" if verdict.student_error else text
 
 

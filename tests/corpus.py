@@ -77,8 +77,9 @@ def fresh_notebook(notebook: dict) -> dict:
     }
 
 
-def reverse_code_cells(notebook: dict) -> dict:
-    notebook["cells"] = list(reversed(_code_cells(notebook)))
+def tests_first(notebook: dict) -> dict:
+    """The test cells moved to the top, before the code they test."""
+    notebook["cells"].sort(key=lambda cell: not _is_test_cell(cell))
     return notebook
 
 
@@ -266,7 +267,7 @@ CORPUS: dict[str, Entry] = {
             "import glob\n"
             f"for path in glob.glob('{WORKDIR}/**', recursive=True) + ['/etc/passwd', {str(SOURCE)!r}]:\n"
             "    try:\n"
-            "        open(path, 'a').write('HACKED')\n"
+            "        open(path, 'a').write('HACK' + 'ED')\n"
             "    except OSError:\n"
             "        pass\n"
         ),
@@ -304,7 +305,7 @@ CORPUS: dict[str, Entry] = {
     # Tampered notebooks with a correct answer: graded on the CouplingLayer alone.
     "tampered_tests_deleted": Entry("ok", ALL, tamper=delete_test_cells),
     "tampered_fresh_notebook": Entry("ok", ALL, tamper=fresh_notebook),
-    "tampered_reordered": Entry("ok", ALL, tamper=reverse_code_cells),
+    "tampered_reordered": Entry("ok", ALL, tamper=tests_first),
     "tampered_scratch_cells": Entry("ok", ALL, tamper=add_scratch_cells),
     "tampered_one_cell": Entry("ok", ALL, tamper=one_cell),
 }

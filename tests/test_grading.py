@@ -22,7 +22,7 @@ def batch(tmp_path_factory):
     work = tmp_path_factory.mktemp("corpus")
     write_corpus(work / "submissions")
     command = [sys.executable, "-m", "autograder", "grade", str(work / "submissions"), "--out", str(work / "out")]
-    run = subprocess.run([*command, "--workers", "2", "--timeout", "10"], capture_output=True, text=True, timeout=900)
+    run = subprocess.run([*command, "--workers", "2", "--timeout", "6"], capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr
     with (work / "out" / "grades.csv").open() as handle:
         rows = {row["student_id"]: row for row in csv.DictReader(handle)}
