@@ -441,6 +441,7 @@ class Sandbox:
         self.stats["starts"] += 1
         self.stats["startup_s"] = round(time.monotonic() - started, 3)
         self.stats["seccomp"] = ready.get("seccomp")
+        self.stats["startup_cpu_s"] = ready.get("startup_cpu_s")
         self.stats["zygote_rss_mb"] = ready.get("rss_mb")
 
     def _stop(self) -> None:
@@ -551,7 +552,8 @@ class Sandbox:
             output, clean = int(header["output_bytes"]), header.get("clean") is True
         except (ValueError, KeyError, TypeError):
             return Outcome("crashed", "the sandbox sent back a malformed reply"), False
-        self.stats["last"] = {k: header.get(k) for k in ("seconds", "child_max_rss_mb", "zygote_rss_mb")}
+        keys = ("seconds", "child_cpu_s", "child_max_rss_mb", "zygote_rss_mb")
+        self.stats["last"] = {key: header.get(key) for key in keys}
         memory = f"your notebook's code used more than the {self.limits.memory_mb} MB of memory it may use"
         printed = f"your notebook's code printed more than {self.limits.output_kb} KB"
         if header.get("reply_too_large"):

@@ -340,6 +340,7 @@ class _Collected:
     too_large: bool = False  # the child sent more than MAX_REPLY_BYTES
     too_many: bool = False  # the submission had more than MAX_PROCESSES processes at once
     max_rss_mb: float = 0.0
+    cpu_s: float = 0.0
 
 
 def _process_count() -> int:
@@ -398,6 +399,7 @@ def _collect(reply_fd: int, pid: int) -> _Collected:
         chunks.append(chunk)
     result.payload = b"" if result.too_large else b"".join(chunks)
     result.status, result.max_rss_mb = status, usage.ru_maxrss / 1024
+    result.cpu_s = usage.ru_utime + usage.ru_stime
     return result
 
 
@@ -518,6 +520,7 @@ def _serve(source: str, cases_blob: bytes, config: dict) -> tuple[bytes, bool, b
         "too_many_processes": collected.too_many,
         "clean": clean,
         "child_max_rss_mb": round(collected.max_rss_mb, 1),
+        "child_cpu_s": round(collected.cpu_s, 4),
         "zygote_rss_mb": _rss_mb(),
         "seconds": round(time.monotonic() - started, 4),
     }
@@ -592,6 +595,8 @@ def main(config: dict) -> None:
     _snapshot()
     ready = {"ready": True, "seccomp": seccomp, "startup_s": round(time.monotonic() - started, 3), "pid": os.getpid()}
     ready["rss_mb"] = _rss_mb()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    ready["startup_cpu_s"] = round(usage.ru_utime + usage.ru_stime, 3)
     write_frame(reply_fd, wire.encode({}, ready))
     while True:
         source = _read_frame(request_fd)
