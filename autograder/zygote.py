@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import gc
 import json
 import os
 import platform
@@ -358,13 +359,17 @@ def _collect(reply_fd: int, pid: int) -> _Collected:
     """
     result = _Collected()
     chunks: list[bytes] = []
-    size, reply_open = 0, True
+    size, reply_open, exit_fd = 0, True, None
     poller = select.poll()
     poller.register(reply_fd, select.POLLIN)
+    with contextlib.suppress(OSError):  # wakes us the moment the child exits (Linux 5.3+)
+        exit_fd = os.pidfd_open(pid)
+        poller.register(exit_fd, select.POLLIN)
     tick = 0.02 if _own_pid_namespace else 0.2  # degraded mode scans the whole machine's /proc
+    counted = time.monotonic()
     while True:
         events = poller.poll(tick * 1000)
-        if events and reply_open:
+        if any(fd == reply_fd for fd, _ in events) and reply_open:
             chunk = os.read(reply_fd, 1 << 16)
             if not chunk:
                 poller.unregister(reply_fd)
@@ -383,9 +388,13 @@ def _collect(reply_fd: int, pid: int) -> _Collected:
         done, status, usage = os.wait4(pid, os.WNOHANG)
         if done:
             break
-        if not result.too_many and _process_count() > MAX_PROCESSES:
-            result.too_many = True
-            _kill_everything_else()
+        if not result.too_many and time.monotonic() - counted >= tick:
+            counted = time.monotonic()
+            if _process_count() > MAX_PROCESSES:
+                result.too_many = True
+                _kill_everything_else()
+    if exit_fd is not None:
+        os.close(exit_fd)
     os.set_blocking(reply_fd, False)
     while reply_open and not result.too_large:  # what the child wrote just before it exited
         try:
@@ -593,6 +602,7 @@ def main(config: dict) -> None:
 
     wire.decode(wire.encode({"x": numpy.zeros(1)}, {}))  # imports what the reply needs (zipfile's codec)
     _snapshot()
+    gc.freeze()  # the collector leaves these objects alone, so children do not copy their pages
     ready = {"ready": True, "seccomp": seccomp, "startup_s": round(time.monotonic() - started, 3), "pid": os.getpid()}
     ready["rss_mb"] = _rss_mb()
     usage = resource.getrusage(resource.RUSAGE_SELF)
