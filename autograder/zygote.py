@@ -574,7 +574,11 @@ def main(config: dict) -> None:
     _close_fds_except({0, 1, 2, request_fd, reply_fd})
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _prctl(_PR_SET_DUMPABLE, 0)  # no ptrace, no /proc/<pid>/mem or fd/ for the children
-    seccomp = _install_seccomp()
+    try:
+        seccomp = _install_seccomp()
+    except OSError as error:  # a kernel without seccomp filters: run on, and say so in the stats
+        print(f"zygote: no seccomp filter ({error})", file=sys.stderr)
+        seccomp = False
     # A parent process that lives as long as the zygote: pid 1 in the sandbox
     # (so a submission that kills the zygote ends the namespace with it), the
     # subreaper that outlives it in degraded mode.
