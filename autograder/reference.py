@@ -58,7 +58,7 @@ def forward(case: Case, x: Tensor, state: dict[str, Tensor]) -> tuple[Tensor, Te
     """The reference forward of the whole case (one layer or the stack)."""
     total = torch.zeros(x.shape[0], dtype=x.dtype)
     for prefix, mask in layer_masks(case):
-        x, log_det = coupling_forward(x, mask, state, prefix)
+        x, log_det = coupling_forward(x, mask.to(x.dtype), state, prefix)
         total = total + log_det
     return x, total
 
@@ -66,7 +66,7 @@ def forward(case: Case, x: Tensor, state: dict[str, Tensor]) -> tuple[Tensor, Te
 def inverse(case: Case, y: Tensor, state: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
     total = torch.zeros(y.shape[0], dtype=y.dtype)
     for prefix, mask in reversed(layer_masks(case)):
-        y, log_det = coupling_inverse(y, mask, state, prefix)
+        y, log_det = coupling_inverse(y, mask.to(y.dtype), state, prefix)
         total = total + log_det
     return y, total
 

@@ -1,6 +1,9 @@
 import numpy as np
+import torch
 
+from autograder import reference
 from autograder.cases import DTYPES, encode_cases, make_cases
+from autograder.checks import TOLERANCES
 from autograder.wire import decode
 
 
@@ -37,3 +40,17 @@ def test_cases_cross_the_wire_unchanged():
         assert np.array_equal(arrays[f"{case.name}/x"], case.x)
         for key, value in case.state.items():
             assert np.array_equal(arrays[f"{case.name}/state/{key}"], value)
+
+
+def test_float32_stack_round_trips_stay_far_inside_the_tolerance():
+    """A correct float32 stack must never lose round_trip to rounding: use under a quarter of the tolerance."""
+    rtol, atol = TOLERANCES["float32"]
+    for seed in range(60):
+        for case in (case for case in make_cases(seed) if case.kind == "stack" and case.dtype == "float32"):
+            state = {key: torch.from_numpy(value) for key, value in case.state.items()}
+            x = torch.from_numpy(case.x)
+            y, log_det = reference.forward(case, x, state)
+            back, inverse_log_det = reference.inverse(case, y, state)
+            allowed = atol * max(1.0, float(x.abs().max())) + rtol * x.abs()
+            assert ((back - x).abs() / allowed).max() < 0.25, (seed, case.name)
+            assert (log_det + inverse_log_det).abs().max() < 0.25 * atol, (seed, case.name)
