@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from nbclient.exceptions import CellExecutionError
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
@@ -66,6 +67,6 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return {"grade": grade, "generate": generate}[args.command](args)
-    except (GraderError, ValueError, OSError) as error:
+    except (GraderError, ValueError, OSError, RuntimeError, CellExecutionError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -106,7 +106,8 @@ def main() -> None:
         disagreements = sorted(student for student in students if stock.get(student) != ours.get(student))
 
     print(f"stock nbgrader autograde: {stock_seconds:7.1f} s  ({stock_seconds / len(students):.2f} s per submission)")
-    print(f"autograder, {args.workers} workers:   {ours_seconds:7.1f} s  ({ours_seconds / len(students):.2f} s per submission)")
+    per_submission = ours_seconds / len(students)
+    print(f"autograder, {args.workers} workers:   {ours_seconds:7.1f} s  ({per_submission:.2f} s per submission)")
     print(f"throughput ratio:         {stock_seconds / ours_seconds:7.1f}x")
     print(f"peak memory of a worker:  {memory.peak_kb / 1024:7.0f} MB (VmHWM, sandboxed zygote or one of its forks)")
     if disagreements:

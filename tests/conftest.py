@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
+import nbformat
 import pytest
 import torch
 
@@ -22,17 +22,17 @@ os.environ["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"
 
 
 @pytest.fixture(scope="session")
-def release_notebook() -> dict:
-    return json.loads(RELEASE.read_text())
+def release_notebook() -> nbformat.NotebookNode:
+    return nbformat.read(RELEASE, as_version=4)
 
 
 @pytest.fixture(scope="session")
-def module_for(release_notebook: dict):
+def module_for(release_notebook: nbformat.NotebookNode):
     """The module the grader would run for the release notebook with ``answer`` filled in."""
 
     def build(answer: str) -> str:
         notebook = fill_stub(release_notebook, answer)
-        return module_source(["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"])
+        return module_source([cell.source for cell in notebook.cells if cell.cell_type == "code"])
 
     return build
 

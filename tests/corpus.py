@@ -7,12 +7,15 @@ homework as it is written in source/.
 
 from __future__ import annotations
 
-import copy
 import json
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import nbformat
+
+from autograder import notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASE = ROOT / "release" / "realnvp" / "realnvp.ipynb"
@@ -311,35 +314,25 @@ CORPUS: dict[str, Entry] = {
 }
 
 
-def _answer_cell(notebook: dict) -> dict:
-    for cell in _code_cells(notebook):
-        source = "".join(cell["source"])
-        if "class CouplingLayer" in source and "raise NotImplementedError" in source:
-            return cell
-    raise AssertionError("the release notebook has no CouplingLayer cell with the stub")
-
-
 def _indent_of(line: str) -> str:
     return line[: len(line) - len(line.lstrip())]
 
 
-def fill_stub(notebook: dict, answer: str, prelude: str = "") -> dict:
+def fill_stub(release: nbformat.NotebookNode, answer: str, prelude: str = "") -> nbformat.NotebookNode:
     """The release notebook with the stub replaced by ``answer`` and ``prelude`` run in the class body."""
-    notebook = copy.deepcopy(notebook)
-    cell = _answer_cell(notebook)
-    lines = "".join(cell["source"]).splitlines()
-    stub = next(i for i, line in enumerate(lines) if "raise NotImplementedError" in line)
-    start = stub - 1 if lines[stub - 1].strip().startswith("# YOUR CODE HERE") else stub
-    lines[start : stub + 1] = textwrap.indent(answer.strip("\n"), _indent_of(lines[stub])).splitlines()
+    notebook = notebooks.fill_stub(release, notebooks.code_stub(ROOT), answer.strip("\n"))
     if prelude:
+        (cell,) = [cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("solution")]
+        lines = cell.source.splitlines()
         header = next(i for i, line in enumerate(lines) if line.startswith("class CouplingLayer"))
-        body_indent = _indent_of(lines[header + 1])
-        lines[header + 1 : header + 1] = textwrap.indent(prelude.strip("\n"), body_indent).splitlines()
-    cell["source"] = "\n".join(lines) + "\n"
+        lines[header + 1 : header + 1] = textwrap.indent(
+            prelude.strip("\n"), _indent_of(lines[header + 1])
+        ).splitlines()
+        cell.source = "\n".join(lines) + "\n"
     return notebook
 
 
-def notebook_bytes(entry: Entry, release: dict, workdir: Path) -> bytes:
+def notebook_bytes(entry: Entry, release: nbformat.NotebookNode, workdir: Path) -> bytes:
     if entry.raw is not None:
         return entry.raw
     notebook = fill_stub(release, entry.answer, entry.prelude.replace(WORKDIR, str(workdir)))
@@ -353,7 +346,7 @@ def write_corpus(folder: Path, names: list[str] | None = None) -> dict[str, Path
     Cheats that reach for the grader's files aim at ``folder``'s parent, where the
     tests keep the submissions, the output folder and the gradebook.
     """
-    release = json.loads(RELEASE.read_text())
+    release = nbformat.read(RELEASE, as_version=4)
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
     for name in names or list(CORPUS):

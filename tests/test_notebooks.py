@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -163,6 +166,19 @@ def test_the_expected_scores_cover_every_example():
 def test_stock_nbgrader_autograde_scores_each_part(autograded_scores, student):
     scores = dict(zip(PARTS, autograded_scores[student], strict=True))
     assert scores == dict(zip(PARTS, EXPECTED_SCORES[student], strict=True))
+
+
+def test_the_autograder_agrees_with_stock_nbgrader_on_every_example(autograded_scores, tmp_path: Path):
+    run = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(ROOT / SUBMITTED), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    with (tmp_path / "grades.csv").open() as handle:
+        ours = {row["student_id"]: tuple(float(row[part]) for part in PARTS) for row in csv.DictReader(handle)}
+    assert ours == autograded_scores
 
 
 # --- regeneration ----------------------------------------------------------------------------
