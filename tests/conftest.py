@@ -5,12 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import nbformat
 import pytest
 import torch
 
-from autograder.extract import module_source
-from tests.corpus import RELEASE, fill_stub
+from tests.corpus import module_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,23 +20,7 @@ os.environ["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"
 
 
 @pytest.fixture(scope="session")
-def release_notebook() -> nbformat.NotebookNode:
-    return nbformat.read(RELEASE, as_version=4)
-
-
-@pytest.fixture(scope="session")
-def module_for(release_notebook: nbformat.NotebookNode):
-    """The module the grader would run for the release notebook with ``answer`` filled in."""
-
-    def build(answer: str) -> str:
-        notebook = fill_stub(release_notebook, answer)
-        return module_source([cell.source for cell in notebook.cells if cell.cell_type == "code"])
-
-    return build
-
-
-@pytest.fixture(scope="session")
-def namespace_for(module_for):
+def namespace_for():
     """The classes of a filled-in release notebook, defined in this process."""
 
     def build(answer: str) -> dict:

@@ -7,6 +7,7 @@ homework as it is written in source/.
 
 from __future__ import annotations
 
+import functools
 import json
 import textwrap
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from pathlib import Path
 import nbformat
 
 from autograder import notebooks
+from autograder.extract import module_source
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASE = ROOT / "release" / "realnvp" / "realnvp.ipynb"
@@ -346,7 +348,7 @@ def write_corpus(folder: Path, names: list[str] | None = None) -> dict[str, Path
     Cheats that reach for the grader's files aim at ``folder``'s parent, where the
     tests keep the submissions, the output folder and the gradebook.
     """
-    release = nbformat.read(RELEASE, as_version=4)
+    release = _release()
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
     for name in names or list(CORPUS):
@@ -355,15 +357,30 @@ def write_corpus(folder: Path, names: list[str] | None = None) -> dict[str, Path
     return paths
 
 
-def leaked_processes() -> list[str]:
-    """Command lines of processes on this machine that a corpus submission started."""
-    marker = _leaked_marker("")
+def host_processes_with(text: str) -> list[str]:
+    """Command lines of the processes on this machine that contain ``text``."""
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
-            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            line = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if marker in text:
-            found.append(text)
+        if text in line:
+            found.append(line)
     return found
+
+
+def leaked_processes() -> list[str]:
+    """Command lines of processes on this machine that a corpus submission started."""
+    return host_processes_with(_leaked_marker(""))
+
+
+@functools.cache
+def _release() -> nbformat.NotebookNode:
+    return nbformat.read(RELEASE, as_version=4)
+
+
+def module_for(answer: str) -> str:
+    """The module the grader runs for the release notebook with ``answer`` in place of the stub."""
+    notebook = fill_stub(_release(), answer)
+    return module_source([cell.source for cell in notebook.cells if cell.cell_type == "code"])

@@ -22,6 +22,7 @@ from autograder import wire
 from autograder.cases import encode_cases, make_cases
 from autograder.checks import PARTS, Judge
 from autograder.sandbox import Limits, Sandbox, isolation
+from tests.corpus import CORRECT_LOG_DET, host_processes_with, module_for
 
 ROOT = Path(__file__).resolve().parent.parent
 LIMITS = Limits(timeout_s=3, memory_mb=1536, output_kb=64)
@@ -29,87 +30,10 @@ LIMITS = Limits(timeout_s=3, memory_mb=1536, output_kb=64)
 CORRECT_Y = "y = x_masked + (1 - mask) * (x * torch.exp(s) + t)"
 WRONG_Y = "y = x_masked + (1 - mask) * (x * torch.exp(-s) + t)"
 
-# The seed notebook's classes, with the student's two lines filled in.
-SEED = """
-import torch
-import torch.nn as nn
-
-
-class ScaleTranslateNet(nn.Module):
-    def __init__(self, in_features, hidden_features, out_features):
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Linear(in_features, hidden_features),
-            nn.ReLU(),
-            nn.Linear(hidden_features, hidden_features),
-            nn.ReLU(),
-            nn.Linear(hidden_features, out_features),
-        )
-
-    def forward(self, x):
-        return self.net(x)
-
-
-class CouplingLayer(nn.Module):
-    def __init__(self, dim, hidden_dim, mask):
-        super().__init__()
-        self.dim = dim
-        self.mask = mask
-        self.st_net = ScaleTranslateNet(dim, hidden_dim, dim * 2)
-
-    def forward(self, x):
-        mask = self.mask.to(x.device)
-        x_masked = x * mask
-        st = self.st_net(x_masked)
-        s, t = st.chunk(2, dim=1)
-        s = torch.tanh(s)
-        @Y@
-        log_det_J = torch.sum((1 - mask) * s, dim=1)
-        return y, log_det_J
-
-    def inverse(self, y):
-        mask = self.mask.to(y.device)
-        y_masked = y * mask
-        st = self.st_net(y_masked)
-        s, t = st.chunk(2, dim=1)
-        s = torch.tanh(s)
-        x = y_masked + (1 - mask) * ((y - t) * torch.exp(-s))
-        log_det_J = -((1 - mask) * s).sum(dim=1)
-        return x, log_det_J
-
-
-class RealNVP(nn.Module):
-    def __init__(self, dim, hidden_dim, num_coupling_layers):
-        super().__init__()
-        self.dim = dim
-        masks = []
-        for i in range(num_coupling_layers):
-            if i % 2 == 0:
-                mask = torch.tensor([1 if j < dim // 2 else 0 for j in range(dim)])
-            else:
-                mask = torch.tensor([0 if j < dim // 2 else 1 for j in range(dim)])
-            masks.append(mask)
-        self.coupling_layers = nn.ModuleList([CouplingLayer(dim, hidden_dim, mask) for mask in masks])
-
-    def forward(self, x):
-        log_det_J = 0
-        for layer in self.coupling_layers:
-            x, ld = layer(x)
-            log_det_J += ld
-        return x, log_det_J
-
-    def inverse(self, z):
-        log_det_J = 0
-        for layer in reversed(self.coupling_layers):
-            z, ld = layer.inverse(z)
-            log_det_J += ld
-        return z, log_det_J
-"""
-
 
 def module(extra: str = "", y: str = CORRECT_Y) -> str:
-    """The seed's classes with ``y`` as the student's line, then ``extra`` at top level."""
-    return SEED.replace("@Y@", y) + "\n" + textwrap.dedent(extra)
+    """The release notebook's definitions with ``y`` as the student's line, then ``extra`` at top level."""
+    return module_for(f"{y}\n{CORRECT_LOG_DET}") + "\n" + textwrap.dedent(extra)
 
 
 @pytest.fixture(scope="module")
@@ -137,18 +61,6 @@ def assert_all_pass(box: Sandbox, cases, source: str = "") -> None:
     assert outcome.status == "ok", outcome.message
     verdicts = cases[2](outcome.arrays, outcome.meta)
     assert all(verdicts[part].passed for part in PARTS), {part: v.message for part, v in verdicts.items()}
-
-
-def host_processes_with(text: str) -> list[str]:
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            line = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in line:
-            found.append(line)
-    return found
 
 
 # ---------------------------------------------------------------- statuses
@@ -315,7 +227,7 @@ def test_writing_into_scratch_and_tmp_works(box, cases):
         open('notes.txt', 'w').write('mine')
         open('/tmp/notes.txt', 'w').write('mine')
         open('/dev/null', 'w').write('discarded')
-        assert open('submission.py').read().startswith('\\nimport torch')
+        assert 'class CouplingLayer' in open('submission.py').read()
     """)
     assert_all_pass(box, cases, source)
 
