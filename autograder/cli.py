@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from autograder import gradebook, reports
 from autograder.grading import Grader, GraderError, find_submissions
+from autograder.notebooks import regenerate
 from autograder.points import read_points
 from autograder.sandbox import Limits, isolation
 
@@ -56,8 +57,6 @@ def grade(args: argparse.Namespace) -> int:
 
 
 def generate(args: argparse.Namespace) -> int:
-    from autograder.notebooks import regenerate
-
     for path in regenerate(Path(__file__).resolve().parent.parent):
         print(f"wrote {path}")
     return 0

@@ -12,7 +12,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
 
 from autograder.grading import Graded
-from autograder.points import ASSIGNMENT
+from autograder.notebooks import ASSIGNMENT
 
 NOTEBOOK = ASSIGNMENT
 

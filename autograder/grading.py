@@ -14,7 +14,7 @@ from pathlib import Path
 from autograder.cases import encode_cases, make_cases
 from autograder.checks import PARTS, Judge, Verdict
 from autograder.extract import InvalidSubmission, submission_module
-from autograder.points import ASSIGNMENT
+from autograder.notebooks import ASSIGNMENT
 from autograder.sandbox import Limits, Sandbox
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9_.@+-]+")

@@ -10,13 +10,12 @@ From ``source/realnvp/realnvp.ipynb``:
   training run), keeping only the outputs that ``pytest --nbval`` checks.
 
 Every file is written with ``nbformat.write`` from deterministic inputs, so
-regenerating twice gives the same bytes. Run ``python -m autograder.notebooks``
-in the course root.
+regenerating twice gives the same bytes. ``python -m autograder generate``
+(``make generate``) runs :func:`regenerate` on this repository.
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 import importlib.util
 import os
@@ -193,16 +192,3 @@ def keep_checked_outputs(nb: NotebookNode, metadata: NotebookNode) -> NotebookNo
                 raise ValueError(f"cell {cell.id!r} has a {kind} output: tag it {IGNORE_OUTPUT!r} or print to stdout")
     nb.metadata = copy.deepcopy(metadata)
     return nb
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m autograder.notebooks", description=__doc__.splitlines()[0])
-    parser.add_argument("--root", type=Path, default=Path.cwd(), help="the course root (default: here)")
-    args = parser.parse_args(argv)
-    print("Regenerating; executing the training notebook takes a few minutes.", flush=True)
-    for path in regenerate(args.root):
-        print(f"wrote {path.relative_to(args.root.resolve())}")
-
-
-if __name__ == "__main__":
-    main()

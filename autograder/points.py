@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 from autograder.checks import PARTS
+from autograder.notebooks import SOURCE
 
-ROOT = Path(__file__).resolve().parent.parent
-ASSIGNMENT = "realnvp"
-SOURCE_NOTEBOOK = ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+SOURCE_NOTEBOOK = Path(__file__).resolve().parent.parent / SOURCE
 
 
 def read_points(source: Path = SOURCE_NOTEBOOK) -> dict[str, float]:

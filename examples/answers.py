@@ -1,6 +1,6 @@
 """Example answers to the one TODO (``CouplingLayer.forward``), one per student id.
 
-``python -m autograder.notebooks`` writes each into a copy of the release
+``python -m autograder generate`` writes each into a copy of the release
 notebook, in place of the stub, as ``examples/submitted/<id>/realnvp/realnvp.ipynb``.
 The code is written unindented; it is indented to the stub's level. The comment
 by each answer is the verdict ``autograder.checks`` gives it (tests/test_notebooks.py
