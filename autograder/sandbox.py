@@ -190,10 +190,14 @@ def _python_inside() -> str:
 
 
 def _prepare(private: Path) -> None:
-    """The files the sandbox sees: the three modules, and a passwd that names only root and nobody."""
+    """The files the sandbox sees: three of our modules, the notebook's ``course`` package, and a passwd
+    that names only root and nobody."""
     (private / "code").mkdir()
     for name in ("zygote.py", "probe.py", "wire.py"):
         (private / "code" / name).write_bytes((_HERE / name).read_bytes())
+    (private / "code" / "course").mkdir()
+    for module in (_REPO / "course").glob("*.py"):
+        (private / "code" / "course" / module.name).write_bytes(module.read_bytes())
     (private / "etc").mkdir()
     (private / "etc" / "passwd").write_text(
         "root:x:0:0:root:/root:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/tmp:/usr/sbin/nologin\n"

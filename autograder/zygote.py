@@ -45,9 +45,9 @@ MAX_REPLY_BYTES = 64 * 2**20
 MAX_PROCESSES = 64
 MAX_TASKS = 256
 MAX_OPEN_FILES = 1024
-# Imported by the zygote when installed: matplotlib builds its font cache on
-# first import, seconds that every submission would otherwise pay.
-PRELOADED = ("torch.optim", "matplotlib.pyplot", "tqdm")
+# Imported by the zygote when installed, as the notebook's first cell does: matplotlib
+# builds its font cache on first import, seconds that every submission would otherwise pay.
+PRELOADED = ("torch.optim", "matplotlib.pyplot", "tqdm", "course.recipes", "course.evaluation")
 _CHILD_FD = 3  # where the child finds its reply pipe
 _NOBODY = 65534
 _INTERNAL_ERROR = 70

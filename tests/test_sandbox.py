@@ -191,7 +191,7 @@ def test_only_the_sandbox_filesystem_exists(box, cases):
                   if os.path.exists(p)]
         if hidden:
             raise RuntimeError(f'visible: {{hidden}}')
-        if sorted(os.listdir('/sandbox/code')) != ['probe.py', 'wire.py', 'zygote.py']:
+        if sorted(os.listdir('/sandbox/code')) != ['course', 'probe.py', 'wire.py', 'zygote.py']:
             raise RuntimeError(f"code folder: {{os.listdir('/sandbox/code')}}")
         if os.getuid() != 65534 or os.environ.get('HOME') != '/tmp' or 'NBGRADER_EXECUTION' not in os.environ:
             raise RuntimeError(f'identity: {{os.getuid()}} {{dict(os.environ)}}')
