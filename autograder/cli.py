@@ -11,7 +11,8 @@ from nbclient.exceptions import CellExecutionError
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
-from autograder import gradebook, reports
+from autograder import gradebook, gradescope, reports
+from autograder.gradebook import GradebookError
 from autograder.grading import Grader, GraderError, find_submissions
 from autograder.notebooks import regenerate
 from autograder.points import read_points
@@ -27,13 +28,25 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel sandboxes (default: cores)")
     grade.add_argument("--timeout", type=float, default=Limits.timeout_s, help="seconds per submission")
     grade.add_argument("--memory", type=int, default=Limits.memory_mb, help="MB of memory per submission")
-    grade.add_argument("--db", help="SQLAlchemy URL of nbgrader's gradebook (default: sqlite OUT/gradebook.db)")
+    grade.add_argument(
+        "--db", help="nbgrader's gradebook: sqlite:///FILE (default OUT/gradebook.db) or postgresql://..."
+    )
     commands.add_parser("generate", help="rewrite release/, solutions/, notebooks/ and examples/ from source/")
+    package = commands.add_parser("gradescope", help="build the Gradescope autograder zip")
+    package.add_argument("--out", type=Path, required=True, help="the zip to write, e.g. autograder.zip")
+    run = commands.add_parser("gradescope-run", help="inside Gradescope: grade ROOT/submission into ROOT/results")
+    run.add_argument("--root", type=Path, default=gradescope.ROOT, help="Gradescope's folder (default: /autograder)")
+    run.add_argument("--timeout", type=float, default=Limits.timeout_s, help="seconds per submission")
+    run.add_argument("--memory", type=int, default=Limits.memory_mb, help="MB of memory per submission")
     return parser
 
 
 def grade(args: argparse.Namespace) -> int:
     points = read_points()
+    db_url = gradebook.parse_url(args.db or gradebook.default_url(args.out))
+    if args.db is None:
+        args.out.mkdir(parents=True, exist_ok=True)
+    gradebook.check_reachable(db_url)  # a wrong --db stops the run before any grading
     submissions = find_submissions(args.submissions)
     warning = isolation()
     if warning:
@@ -46,11 +59,11 @@ def grade(args: argparse.Namespace) -> int:
     reports.write_reports(rows, args.out)
     print(reports.score_table(rows))
     print(reports.summary(rows))
-    db_url = args.db or gradebook.default_url(args.out)
     try:
         gradebook.record(rows, points, db_url)
     except SQLAlchemyError as error:
-        print(f"error: grades.csv is written, but the gradebook at {db_url} could not be: {error}", file=sys.stderr)
+        where = gradebook.masked(db_url)
+        print(f"error: grades.csv is written, but the gradebook at {where} could not be: {error}", file=sys.stderr)
         return 2
     print(f"Wrote {args.out / 'grades.csv'}, {args.out / 'feedback'}/, {args.out / 'results'}/ and the gradebook.")
     return 0
@@ -62,10 +75,24 @@ def generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def package(args: argparse.Namespace) -> int:
+    entries = gradescope.build_zip(args.out)
+    print(f"Wrote {args.out} ({len(entries)} files): upload it as the assignment's autograder on Gradescope.")
+    return 0
+
+
+def gradescope_run(args: argparse.Namespace) -> int:
+    gradescope.run(args.root, Limits(timeout_s=args.timeout, memory_mb=args.memory))
+    return 0
+
+
+COMMANDS = {"grade": grade, "generate": generate, "gradescope": package, "gradescope-run": gradescope_run}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"grade": grade, "generate": generate}[args.command](args)
-    except (GraderError, ValueError, OSError, RuntimeError, CellExecutionError) as error:
+        return COMMANDS[args.command](args)
+    except (GraderError, GradebookError, ValueError, OSError, RuntimeError, CellExecutionError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

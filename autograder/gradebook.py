@@ -1,25 +1,108 @@
-"""Grades into nbgrader's gradebook, so ``nbgrader export`` and formgrader see them."""
+"""Grades into nbgrader's gradebook, so ``nbgrader export`` and formgrader see them.
+
+The gradebook is any SQLAlchemy URL: a SQLite file (the default) or a PostgreSQL server
+(``postgresql://user:password@host/db``, through psycopg 3). Several grader processes may
+write to one gradebook at once: each takes the gradebook's writer lock for its whole write
+(a PostgreSQL advisory lock, or a file lock next to a SQLite file), so their rows never
+interleave. Each student has one submission of the assignment; a regrade overwrites its scores.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
-from sqlalchemy.exc import SAWarning
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, SAWarning, SQLAlchemyError
 
 from autograder.grading import Graded
 from autograder.notebooks import ASSIGNMENT
 
 NOTEBOOK = ASSIGNMENT
+# pg_advisory_lock's key for "writing grades of this course"; any fixed 64-bit number would do.
+LOCK_KEY = 0x5245414C4E5650  # "REALNVP"
+CONNECT_TIMEOUT_S = 10
+
+
+class GradebookError(Exception):
+    """The gradebook cannot be used; the message says why, with any password masked."""
 
 
 def default_url(out: Path) -> str:
     """nbgrader's default: a SQLite ``gradebook.db`` (here, in the output folder)."""
     return f"sqlite:///{out.resolve() / 'gradebook.db'}"
+
+
+def masked(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+def parse_url(db_url: str) -> URL:
+    """``db_url`` as a SQLAlchemy URL; plain ``postgresql://`` means the psycopg 3 driver installed here."""
+    try:
+        url = make_url(db_url)
+    except (ArgumentError, ValueError):
+        raise GradebookError(
+            f"--db {db_url!r} is not a database URL; use sqlite:///path/gradebook.db "
+            "or postgresql://user:password@host:port/database"
+        ) from None
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def _connect_args(url: URL) -> dict:
+    return {"connect_timeout": CONNECT_TIMEOUT_S} if url.get_backend_name() == "postgresql" else {}
+
+
+def _first_line(error: BaseException, url: URL) -> str:
+    line = (str(getattr(error, "orig", None) or error).strip().splitlines() or [type(error).__name__])[0]
+    return line.replace(url.password, "***") if url.password else line
+
+
+def check_reachable(url: URL) -> None:
+    """Connect once, so a wrong ``--db`` stops the run before any grading."""
+    try:
+        engine = create_engine(url, connect_args=_connect_args(url))
+        with engine.connect():
+            pass
+        engine.dispose()
+    except (SQLAlchemyError, ImportError, OSError) as error:
+        raise GradebookError(f"cannot open the gradebook at {masked(url)}: {_first_line(error, url)}") from None
+
+
+@contextlib.contextmanager
+def writer_lock(url: URL) -> Iterator[None]:
+    """Held while one process writes grades: other graders' writes wait for it."""
+    if url.get_backend_name() == "postgresql":
+        engine = create_engine(url, connect_args=_connect_args(url))
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": LOCK_KEY})
+                connection.commit()
+                try:
+                    yield
+                finally:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+                    connection.commit()
+        finally:
+            engine.dispose()
+    elif url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        with open(f"{url.database}.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    else:
+        yield
 
 
 def _alembic_on_path() -> None:
@@ -29,23 +112,40 @@ def _alembic_on_path() -> None:
         os.environ["PATH"] = f"{scripts}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
-def record(rows: list[Graded], points: dict[str, float], db_url: str) -> None:
-    """Register the assignment's grade cells, then replace each student's submission with its scores."""
+def _register_assignment(gradebook: Gradebook, points: dict[str, float]) -> None:
+    gradebook.update_or_create_assignment(ASSIGNMENT)
+    gradebook.update_or_create_notebook(NOTEBOOK, ASSIGNMENT)
+    for part, max_score in points.items():
+        gradebook.update_or_create_grade_cell(part, NOTEBOOK, ASSIGNMENT, max_score=max_score, cell_type="code")
+
+
+def _write_row(gradebook: Gradebook, row: Graded, points: dict[str, float]) -> None:
+    """The student's one submission, created or kept, with this grading's scores in every part."""
+    gradebook.update_or_create_student(row.student_id)
+    try:
+        gradebook.find_submission(ASSIGNMENT, row.student_id)
+    except MissingEntry:
+        gradebook.add_submission(ASSIGNMENT, row.student_id)
+    for part in points:
+        try:
+            grade = gradebook.find_grade(part, NOTEBOOK, ASSIGNMENT, row.student_id)
+        except MissingEntry:  # a part added since this student was last graded: start the submission afresh
+            gradebook.remove_submission(ASSIGNMENT, row.student_id)
+            gradebook.add_submission(ASSIGNMENT, row.student_id)
+            grade = gradebook.find_grade(part, NOTEBOOK, ASSIGNMENT, row.student_id)
+        grade.auto_score = row.part_score(part)
+        grade.manual_score = None
+        grade.needs_manual_grade = False
+    gradebook.db.commit()
+
+
+def record(rows: list[Graded], points: dict[str, float], db_url: str | URL) -> None:
+    """Register the assignment's grade cells, then write each student's scores, under the writer lock."""
+    url = parse_url(db_url) if isinstance(db_url, str) else db_url
     _alembic_on_path()
-    with Gradebook(db_url) as gradebook, warnings.catch_warnings():
+    with writer_lock(url), Gradebook(url.render_as_string(hide_password=False)) as gradebook, warnings.catch_warnings():
         # nbgrader's add_submission trips SQLAlchemy's autoflush warnings; the rows are written all the same.
         warnings.simplefilter("ignore", SAWarning)
-        gradebook.update_or_create_assignment(ASSIGNMENT)
-        gradebook.update_or_create_notebook(NOTEBOOK, ASSIGNMENT)
-        for part, max_score in points.items():
-            gradebook.update_or_create_grade_cell(part, NOTEBOOK, ASSIGNMENT, max_score=max_score, cell_type="code")
+        _register_assignment(gradebook, points)
         for row in rows:
-            gradebook.update_or_create_student(row.student_id)
-            with contextlib.suppress(MissingEntry):
-                gradebook.remove_submission(ASSIGNMENT, row.student_id)
-            gradebook.add_submission(ASSIGNMENT, row.student_id)
-            for part in points:
-                grade = gradebook.find_grade(part, NOTEBOOK, ASSIGNMENT, row.student_id)
-                grade.auto_score = row.part_score(part)
-                grade.needs_manual_grade = False
-            gradebook.db.commit()
+            _write_row(gradebook, row, points)
