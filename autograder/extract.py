@@ -16,6 +16,8 @@ from pathlib import Path
 
 from IPython.core.inputtransformer2 import TransformerManager
 
+from autograder.wire import AST_LOCK
+
 REQUIRED_CLASS = "CouplingLayer"
 _DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -55,7 +57,7 @@ def _is_literal(node: ast.Assign | ast.AnnAssign) -> bool:
         return True
     try:
         ast.literal_eval(node.value)
-    except ValueError:
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return False
     return True
 
@@ -66,6 +68,16 @@ def _kept(node: ast.stmt) -> bool:
     return isinstance(node, ast.Assign | ast.AnnAssign) and _is_literal(node)
 
 
+def _kept_sources(tree: ast.Module, lines: list[str]) -> list[str]:
+    """The source lines of the cell's kept top-level statements, decorators included."""
+    kept = []
+    for node in tree.body:
+        if _kept(node):
+            start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+            kept.append("\n".join(lines[start - 1 : node.end_lineno]))
+    return kept
+
+
 def module_source(cells: list[str]) -> str:
     """The top-level definitions of all cells as one module; raise if there is no CouplingLayer."""
     transformer = TransformerManager()
@@ -73,18 +85,17 @@ def module_source(cells: list[str]) -> str:
     problems: list[str] = []
     for number, cell in enumerate(cells, start=1):
         try:
-            python = transformer.transform_cell(cell)
-            tree = ast.parse(python)
+            with AST_LOCK:
+                python = transformer.transform_cell(cell)
+                tree = ast.parse(python)
+                kept += _kept_sources(tree, python.splitlines())
         except (SyntaxError, ValueError) as error:
             problems.append(f"code cell {number} has a syntax error: {getattr(error, 'msg', error)}")
-            continue
-        lines = python.splitlines()
-        for node in tree.body:
-            if _kept(node):
-                start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
-                kept.append("\n".join(lines[start - 1 : node.end_lineno]))
+        except (RecursionError, MemoryError):
+            problems.append(f"code cell {number} is nested too deeply to read")
     source = "\n\n".join(kept) + "\n"
-    defined = {node.name for node in ast.parse(source).body if isinstance(node, ast.ClassDef)}
+    with AST_LOCK:
+        defined = {node.name for node in ast.parse(source).body if isinstance(node, ast.ClassDef)}
     if REQUIRED_CLASS not in defined:
         detail = f" ({'; '.join(problems)})" if problems else ""
         raise InvalidSubmission(f"the notebook defines no class {REQUIRED_CLASS}{detail}")

@@ -18,6 +18,7 @@ from autograder.notebooks import ASSIGNMENT
 from autograder.sandbox import Limits, Sandbox
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9_.@+-]+")
+_NOT_A_VERDICT = "this is not a verdict on your work: ask the course staff to grade it again"
 
 
 class GraderError(Exception):
@@ -126,6 +127,9 @@ class Grader:
             sandbox = idle.get()
             try:
                 return self.grade_one(submission, sandbox)
+            except Exception as error:  # a fault of ours on one notebook must not lose the batch's grades
+                message = f"the grader failed on this notebook ({type(error).__name__}: {error}); {_NOT_A_VERDICT}"
+                return Graded(submission.student_id, "crashed", message, self.points)
             finally:
                 idle.put(sandbox)
                 progress()

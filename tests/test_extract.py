@@ -63,3 +63,10 @@ def test_cell_sources_may_be_lists_of_lines(tmp_path):
     path = tmp_path / "student.ipynb"
     path.write_text(json.dumps({"cells": [{"cell_type": "code", "source": ["import torch\n", "x = 1\n"]}]}))
     assert read_cells(path) == ["import torch\nx = 1\n"]
+
+
+def test_a_cell_nested_too_deeply_to_parse_is_skipped_and_named():
+    deep = "y = " + "-" * 100_000 + "1"
+    assert "CouplingLayer" in module_source([deep, LAYER])
+    with pytest.raises(InvalidSubmission, match="code cell 1 is nested too deeply to read"):
+        module_source([deep])

@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder.grading import find_submissions
+from autograder import grading
+from autograder.grading import Graded, Grader, Submission, find_submissions
+from autograder.points import read_points
+from autograder.sandbox import Limits
 from tests.corpus import CORPUS, ROOT, leaked_processes, write_corpus
 
 PARTS = ("forward_y", "log_det_J", "round_trip")
@@ -108,3 +111,27 @@ def test_flat_files_and_nbgrader_layout_are_both_found(tmp_path):
     assert set(found) == {"ada", "bob", "cyd"}
     assert found["bob"].path == tmp_path / "bob" / "realnvp" / "realnvp.ipynb"
     assert found["cyd"].path is None and "no notebook" in found["cyd"].problem
+
+
+def test_a_fault_of_the_grader_on_one_notebook_keeps_the_rest_of_the_batch(tmp_path, monkeypatch):
+    class IdleSandbox:
+        def __init__(self, limits: Limits) -> None:
+            pass
+
+        def __enter__(self) -> IdleSandbox:
+            return self
+
+        def __exit__(self, *exc_info: object) -> None:
+            pass
+
+    def grade_one(self: Grader, submission: Submission, sandbox: IdleSandbox) -> Graded:
+        if submission.student_id == "bob":
+            raise KeyError("a bug of ours")
+        return Graded(submission.student_id, "ok", "", self.points)
+
+    monkeypatch.setattr(grading, "Sandbox", IdleSandbox)
+    monkeypatch.setattr(Grader, "grade_one", grade_one)
+    submissions = [Submission(student, tmp_path / f"{student}.ipynb") for student in ("ada", "bob", "cyd")]
+    rows = Grader(read_points(), Limits(), workers=2).grade(submissions)
+    assert [(row.student_id, row.status) for row in rows] == [("ada", "ok"), ("bob", "crashed"), ("cyd", "ok")]
+    assert "KeyError" in rows[1].message and "not a verdict on your work" in rows[1].message
