@@ -6,7 +6,7 @@ From ``source/realnvp/realnvp.ipynb``:
 - ``solutions/realnvp/realnvp.ipynb``: ``nbgrader generate_solution``, without outputs;
 - ``examples/submitted/<id>/realnvp/realnvp.ipynb``: the release with the stub replaced
   by each answer of ``examples/answers.py``;
-- ``notebooks/realnvp_training.ipynb``: the solution executed in full (a 10,000-step
+- ``notebooks/realnvp_training.ipynb``: the solution executed in full (a 3,000-step
   training run), keeping only the outputs that ``pytest --nbval`` checks.
 
 Every file is written with ``nbformat.write`` from deterministic inputs, so
@@ -41,7 +41,7 @@ SUBMITTED = Path("examples", "submitted")
 ANSWERS = Path("examples", "answers.py")
 # nbval's tag for cells whose outputs change from run to run (progress bars, figures).
 IGNORE_OUTPUT = "nbval-ignore-output"
-# Seconds per cell when executing the training notebook; its training cell takes ~2 minutes on a CPU.
+# Seconds per cell when executing the training notebook; its training cell takes ~half a minute on a CPU.
 TRAINING_CELL_TIMEOUT = 1800
 
 

@@ -112,7 +112,7 @@ def test_committed_notebooks_have_no_outputs_except_the_checked_ones():
                 assert all(out.output_type == "stream" and out.name == "stdout" for out in cell.outputs), cell.id
             assert path == TRAINING or cell.execution_count is None, f"{path}: cell {cell.id} was executed"
     checked = [cell.id for cell in read(ROOT / TRAINING).cells if cell.cell_type == "code" and cell.outputs]
-    assert checked == ["loss-final", "sample-statistics"]
+    assert checked == ["loss-final", "evaluation"]
 
 
 def test_each_example_submission_is_the_release_with_its_answer_in_place_of_the_stub():
@@ -186,7 +186,7 @@ def test_the_autograder_agrees_with_stock_nbgrader_on_every_example(autograded_s
 
 @pytest.mark.slow
 class TestRegenerate:
-    """Its own xdist scope (--dist loadscope): it trains for ~2 minutes, beside nbval's run."""
+    """Its own xdist scope (--dist loadscope): it trains for about half a minute, beside nbval's run."""
 
     def test_regenerating_reproduces_every_committed_file_byte_for_byte(self, tmp_path: Path):
         copy = tmp_path / "course"
