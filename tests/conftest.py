@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from tests.corpus import module_for
+from tests.postgresql import postgresql_database, postgresql_server  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 
