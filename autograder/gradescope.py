@@ -163,6 +163,7 @@ def _grade(root: Path, points: dict[str, float], limits: Limits) -> Graded:
 def run(root: Path = ROOT, limits: Limits | None = None) -> dict:
     """Grade ``root/submission`` and write ``root/results/results.json``, whatever happens; returns it."""
     start = time.monotonic()
+    print(f"grading {root / 'submission'} with the grader in {Path(__file__).resolve().parent}", flush=True)
     points = None
     try:
         points = load_points(root / "source")

@@ -1,0 +1,201 @@
+"""The Gradescope zip, built by the CLI and run as Gradescope runs it, in a folder laid out like /autograder."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.points import read_points
+from tests.corpus import CORPUS, RELEASE, ROOT, Entry, notebook_bytes
+
+PARTS = ("forward_y", "log_det_J", "round_trip")
+POINTS = read_points()
+
+
+def _leak_answer(root: Path) -> str:
+    """Reads the grader's files and raises their text into the feedback if it can; else a wrong y."""
+    targets = [str(root / "source" / "autograder" / name) for name in ("reference.py", "checks.py")]
+    return (
+        "leaked = ''\n"
+        f"for path in {targets!r}:\n"
+        "    try:\n"
+        "        leaked += open(path).read()\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "if leaked:\n"
+        "    print(leaked)\n"
+        "    raise RuntimeError(leaked[:3000])\n"
+        "y = x_masked + (1 - mask) * (x * torch.exp(-s) + t)\n"
+        "log_det_J = torch.sum((1 - mask) * s, dim=1)\n"
+    )
+
+
+def _notebook(entry: Entry, folder: Path) -> bytes:
+    return notebook_bytes(entry, nbformat.read(RELEASE, as_version=4), folder)
+
+
+# Each upload: the files it holds -> (score, a fragment of the student's output). Built per root.
+UPLOADS = {
+    "correct": lambda root: {"realnvp.ipynb": _notebook(CORPUS["correct_solution"], root)},
+    "wrong": lambda root: {"realnvp.ipynb": _notebook(CORPUS["logdet_sign"], root)},
+    "cheat_leak": lambda root: {"realnvp.ipynb": _notebook(Entry("ok", frozenset(), _leak_answer(root)), root)},
+    "not_a_notebook": lambda root: {"realnvp.ipynb": b"%PDF-1.4 this is not a notebook"},
+    "no_notebook": lambda root: {"realnvp.pdf": b"%PDF-1.4", "notes.txt": b"see the notebook"},
+    "two_notebooks": lambda root: {
+        "realnvp.ipynb": _notebook(CORPUS["correct_solution"], root),
+        "old/realnvp-copy.ipynb": _notebook(CORPUS["correct_solution"], root),
+    },
+}
+EXPECTED = {
+    "correct": (10.0, "Passed."),
+    "wrong": (4.0, "opposite sign"),
+    "cheat_leak": (4.0, "exp(-s)"),
+    "not_a_notebook": (0.0, "not a notebook"),
+    "no_notebook": (0.0, "no notebook (.ipynb file) was found"),
+    "two_notebooks": (0.0, "2 notebooks were uploaded"),
+}
+
+
+def _build(out: Path) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "autograder", "gradescope", "--out", str(out)]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory) -> Path:
+    """The zip, built by the CLI, and its files unpacked into a folder laid out like /autograder/source."""
+    work = tmp_path_factory.mktemp("gradescope")
+    built = _build(work / "autograder.zip")
+    assert built.returncode == 0, built.stderr
+    with zipfile.ZipFile(work / "autograder.zip") as archive:
+        archive.extractall(work / "unpacked")
+        for info in archive.infolist():  # extractall drops the executable bits
+            (work / "unpacked" / info.filename).chmod(info.external_attr >> 16 & 0o777)
+    return work
+
+
+def _environment(root: Path) -> dict[str, str]:
+    return {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable, "OMP_NUM_THREADS": "1"}
+
+
+def _autograder_root(package: Path, name: str) -> Path:
+    root = package / "roots" / name
+    shutil.copytree(package / "unpacked", root / "source")
+    (root / "submission").mkdir()
+    (root / "results").mkdir()
+    return root
+
+
+def _run_autograder(root: Path) -> tuple[dict, subprocess.CompletedProcess]:
+    run = subprocess.run(
+        [str(root / "source" / "run_autograder")],
+        cwd=root,
+        env=_environment(root),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return json.loads((root / "results" / "results.json").read_text()), run
+
+
+@pytest.fixture(scope="module")
+def graded(package) -> dict[str, tuple[dict, subprocess.CompletedProcess, Path]]:
+    """Every upload of UPLOADS through run_autograder: name -> (results.json, the run, its root)."""
+    done = {}
+    for name, files in UPLOADS.items():
+        root = _autograder_root(package, name)
+        for relative, data in files(root).items():
+            (root / "submission" / relative).parent.mkdir(parents=True, exist_ok=True)
+            (root / "submission" / relative).write_bytes(data)
+        done[name] = (*_run_autograder(root), root)
+    return done
+
+
+def _hidden_lines() -> list[str]:
+    """Code lines of the reference and the checks, long enough to be theirs; string literals (hints) aside."""
+    lines = []
+    for name in ("reference.py", "checks.py"):
+        for line in (ROOT / "autograder" / name).read_text().splitlines():
+            line = line.strip()
+            if len(line) >= 30 and not any(quote in line for quote in "\"'") and not line.startswith("#"):
+                lines.append(line)
+    return lines
+
+
+def test_the_zip_holds_what_gradescope_runs_and_is_the_same_on_every_build(package):
+    rebuilt = _build(package / "again.zip")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert (package / "again.zip").read_bytes() == (package / "autograder.zip").read_bytes()
+    with zipfile.ZipFile(package / "autograder.zip") as archive:
+        names = archive.namelist()
+        modes = {info.filename: info.external_attr >> 16 for info in archive.infolist()}
+    assert names == sorted(names)
+    assert {"setup.sh", "run_autograder", "requirements.txt", "points.json"} <= set(names)
+    assert {"autograder/reference.py", "autograder/checks.py", "course/__init__.py"} <= set(names)
+    assert not [name for name in names if name.endswith(".ipynb") or "__pycache__" in name]
+    assert modes["run_autograder"] & 0o111 and modes["setup.sh"] & 0o111
+    unpacked = package / "unpacked"
+    assert (unpacked / "requirements.txt").read_bytes() == (ROOT / "requirements.txt").read_bytes()
+    assert json.loads((unpacked / "points.json").read_text()) == POINTS
+
+
+def test_setup_installs_the_pins_and_they_resolve_from_the_installed_environment(package):
+    root = _autograder_root(package, "setup")
+    run = subprocess.run(
+        ["bash", str(root / "source" / "setup.sh")],
+        env={**_environment(root), "PIP_NO_INDEX": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("name", list(UPLOADS))
+def test_each_upload_gets_a_valid_results_json(graded, name):
+    results, run, _ = graded[name]
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert results["stdout_visibility"] == "hidden"
+    assert [test["name"] for test in results["tests"]] == list(PARTS)
+    for test in results["tests"]:
+        assert test["max_score"] == POINTS[test["name"]]
+        assert test["status"] == ("passed" if test["score"] == test["max_score"] else "failed")
+        assert test["score"] in (0.0, test["max_score"])
+        assert test["visibility"] == "visible" and test["output"]
+    assert results["score"] == sum(test["score"] for test in results["tests"])
+    score, says = EXPECTED[name]
+    assert results["score"] == score
+    assert says in json.dumps(results)
+
+
+@pytest.mark.parametrize("name", list(UPLOADS))
+def test_no_output_shows_the_hidden_checks_or_a_traceback(graded, name):
+    results, run, _ = graded[name]
+    shown = json.dumps(results) + run.stdout + run.stderr
+    assert "Traceback" not in shown
+    for line in ["BEGIN HIDDEN TESTS", "check_part(", *_hidden_lines()]:
+        assert line not in shown, line
+
+
+def test_the_grader_that_ran_is_the_zips(graded):
+    _, run, root = graded["correct"]
+    assert f"with the grader in {root / 'source' / 'autograder'}" in run.stdout
+
+
+def test_a_grader_that_fails_still_writes_results_that_say_it_is_not_a_verdict(package):
+    root = _autograder_root(package, "broken")
+    (root / "source" / "points.json").write_text("{not json")
+    (root / "submission" / "realnvp.ipynb").write_bytes(_notebook(CORPUS["correct_solution"], root))
+    results, run = _run_autograder(root)
+    assert run.returncode == 0
+    assert results["score"] == 0
+    assert "not a verdict on your work" in results["output"]
+    assert results["stdout_visibility"] == "hidden"
