@@ -36,3 +36,9 @@ def test_every_requirement_is_pinned_exactly_and_torch_is_the_local_cpu_build():
     assert "torch==2.13.0" in requirements
     for package in ("torch", "numpy", "matplotlib", "tqdm", "jupyter", "nbgrader", "nbval"):
         assert package in _pins(requirements)
+
+
+def test_environment_yml_installs_this_repository_last_so_notebooks_can_import_course():
+    pip_lines = [line.strip() for line in (ROOT / "environment.yml").read_text().split("- pip:", 1)[1].splitlines()]
+    entries = [line for line in pip_lines if line.startswith("- ")]
+    assert entries[-1] == "- -e ."
