@@ -134,7 +134,7 @@ def crash_results(points: dict[str, float] | None, error: BaseException) -> dict
     """What the student sees when the grader itself failed: not a verdict, and a request to tell the staff."""
     message = (
         "The autograder itself failed, so this is not a verdict on your work. Please tell the course staff "
-        f"(the error was {type(error).__name__}); your submission will be graded again."
+        f"(the error was {type(error).__name__}); they can grade it again once it is fixed."
     )
     tests = [
         {

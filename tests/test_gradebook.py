@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from autograder import gradebook
+from autograder import cli, gradebook
 from tests.postgresql import _free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,15 +139,14 @@ def test_a_regrade_replaces_that_students_grades_only(db_url):
         ("sqlite:////nonexistent-folder/gradebook.db", "cannot open the gradebook"),
     ],
 )
-def test_a_bad_db_stops_the_run_before_grading(tmp_path, value, says):
+def test_a_bad_db_stops_the_run_before_grading(tmp_path, capsys, value, says):
     value = value.format(port=_free_port())
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "autograder", "grade", str(EXAMPLES), "--out", str(out), "--db", value]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=ROOT)
-    assert run.returncode == 2
-    assert says in run.stderr
-    assert "s3cret-pw" not in run.stderr + run.stdout
-    assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert cli.main(["grade", str(EXAMPLES), "--out", str(out), "--db", value]) == 2  # python -m autograder's exit code
+    printed = capsys.readouterr()
+    assert says in printed.err
+    assert "s3cret-pw" not in printed.err + printed.out
+    assert "Traceback" not in printed.err and len(printed.err.strip().splitlines()) == 1, printed.err
     assert not (out / "grades.csv").exists()
 
 
