@@ -83,13 +83,12 @@ def _add(archive: zipfile.ZipFile, name: str, data: bytes, executable: bool = Fa
 
 def build_zip(out: Path, repo: Path = _REPO) -> list[str]:
     """Write the autograder zip to ``out``; the same inputs give the same bytes. Returns its entries."""
-    files = _package_files(repo)
     scripts = {"setup.sh": SETUP_SH.encode(), "run_autograder": RUN_AUTOGRADER.encode()}
-    names = sorted([*files, *scripts])
+    entries = {**_package_files(repo), **scripts}
     with zipfile.ZipFile(out, "w") as archive:
-        for name in names:
-            _add(archive, name, scripts.get(name, files.get(name, b"")), executable=name in scripts)
-    return names
+        for name in sorted(entries):
+            _add(archive, name, entries[name], executable=name in scripts)
+    return sorted(entries)
 
 
 # ---------------------------------------------------------------- inside Gradescope's container
