@@ -32,7 +32,7 @@ def namespace_for():
     return build
 
 
-# The two 10,000-step training runs, about 2 minutes each: nbval's run of the training
+# The two 3,000-step training runs, about half a minute each: nbval's run of the training
 # notebook and the regeneration test. Collected first, they start at once on the two xdist
 # workers (pyproject: --dist loadscope --no-loadscope-reorder keeps this order).
 SLOW_FIRST = ("notebooks/realnvp_training.ipynb::", "tests/test_notebooks.py::TestRegenerate::")
