@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from autograder import cli, gradebook
+from tests.nbgrader_export import nbgrader_export
 from tests.postgresql import _free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -173,18 +174,10 @@ def _grade_side_by_side(tmp_path: Path, db_url: str) -> list[dict]:
 def test_two_graders_into_postgresql_match_nbgrader_export(tmp_path, postgresql_database):
     db_url = postgresql_database()
     rows = _grade_side_by_side(tmp_path, db_url)
-    export = tmp_path / "export.csv"
     nbgrader_url = gradebook.parse_url(db_url).render_as_string(hide_password=False)  # postgresql+psycopg://
-    run = subprocess.run(
-        ["nbgrader", "export", f"--CourseDirectory.db_url={nbgrader_url}", f"--ExportPlugin.to={export}"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=180,
+    exported = sorted(
+        (r["student_id"], float(r["score"]), float(r["max_score"])) for r in nbgrader_export(nbgrader_url, tmp_path)
     )
-    assert run.returncode == 0, run.stderr
-    with export.open() as handle:
-        exported = sorted((r["student_id"], float(r["score"]), float(r["max_score"])) for r in csv.DictReader(handle))
     graded = sorted((r["student_id"], float(r["score"]), float(r["max_score"])) for r in rows)
     assert len(graded) == len(list(EXAMPLES.iterdir()))
     assert exported == graded

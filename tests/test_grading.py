@@ -15,6 +15,7 @@ from autograder.grading import Graded, Grader, Submission, find_submissions
 from autograder.points import read_points
 from autograder.sandbox import Limits
 from tests.corpus import CORPUS, ROOT, leaked_processes, write_corpus
+from tests.nbgrader_export import nbgrader_export
 
 PARTS = ("forward_y", "log_det_J", "round_trip")
 
@@ -75,18 +76,8 @@ def test_feedback_never_shows_the_hidden_checks(batch):
 
 def test_nbgrader_export_reads_the_grades_from_the_gradebook(batch):
     work, _, rows = batch
-    export = work / "export.csv"
-    db = f"sqlite:///{work / 'out' / 'gradebook.db'}"
-    run = subprocess.run(
-        ["nbgrader", "export", f"--CourseDirectory.db_url={db}", f"--ExportPlugin.to={export}"],
-        cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stderr
-    with export.open() as handle:
-        exported = {row["student_id"]: float(row["score"]) for row in csv.DictReader(handle)}
+    export = nbgrader_export(f"sqlite:///{work / 'out' / 'gradebook.db'}", work)
+    exported = {row["student_id"]: float(row["score"]) for row in export}
     assert exported == {name: float(row["score"]) for name, row in rows.items()}
 
 
