@@ -28,7 +28,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.notebooks import SOLUTION, SOURCE, course_env, read_notebook  # noqa: E402
+from autograder.notebooks import SOLUTION, SOURCE, course_env, run_cells  # noqa: E402
 from course.evaluation import Evaluation, evaluate  # noqa: E402
 from course.recipes import COURSE_RECIPE, SEED_RECIPE, Recipe  # noqa: E402
 
@@ -43,15 +43,6 @@ class Run:
     seconds: float
     steps: int
     scores: Evaluation
-
-
-def notebook_namespace() -> dict:
-    """The source notebook's definitions, executed here without a kernel."""
-    cells = {cell.get("id"): cell.source for cell in read_notebook(ROOT / SOURCE).cells}
-    namespace: dict = {}
-    for cell_id in MODEL_CELLS:
-        exec(compile(cells[cell_id], f"<cell {cell_id}>", "exec"), namespace)
-    return namespace
 
 
 def train_and_score(namespace: dict, name: str, recipe: Recipe, seed: int) -> Run:
@@ -135,7 +126,7 @@ def main() -> None:
     parser.add_argument("--course-steps", type=int, nargs="*", default=[], help="also the course recipe at N steps")
     args = parser.parse_args()
 
-    namespace = notebook_namespace()
+    namespace = run_cells(ROOT / SOURCE, MODEL_CELLS)
     device = "cuda" if torch.cuda.is_available() else f"cpu, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
     print(f"torch {torch.__version__} on {device}\n")
     recipes = {"seed": SEED_RECIPE, "course": COURSE_RECIPE}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import torch
 from nbgrader.api import Gradebook
 
 from autograder.notebooks import (
@@ -27,8 +29,10 @@ from autograder.notebooks import (
     copy_course,
     load_answers,
     regenerate,
+    run_cells,
     run_nbgrader,
 )
+from course.recipes import COURSE_RECIPE, SEED_RECIPE
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTS = ("forward_y", "log_det_J", "round_trip")
@@ -179,6 +183,37 @@ def test_the_autograder_agrees_with_stock_nbgrader_on_every_example(autograded_s
     with (tmp_path / "grades.csv").open() as handle:
         ours = {row["student_id"]: tuple(float(row[part]) for part in PARTS) for row in csv.DictReader(handle)}
     assert ours == autograded_scores
+
+
+# --- the training loop -----------------------------------------------------------------------
+
+TRAINING_CELLS = ("imports", "swiss-roll", "st-net", "coupling_forward", "realnvp", "train")
+
+
+@pytest.fixture(scope="module")
+def training() -> dict:
+    """The source notebook's data, model and train_realnvp, defined in this process."""
+    return run_cells(ROOT / SOURCE, TRAINING_CELLS)
+
+
+@pytest.mark.parametrize("recipe", [COURSE_RECIPE.with_steps(5), SEED_RECIPE.with_steps(5)], ids=["course", "seed"])
+def test_train_realnvp_runs_each_recipe_for_its_steps(training, recipe):
+    threads = torch.get_num_threads()
+    torch.manual_seed(0)
+    model, losses, device = training["train_realnvp"](recipe)
+    assert len(losses) == recipe.n_steps and all(math.isfinite(loss) for loss in losses)
+    assert device.type in ("cpu", "cuda") and next(model.parameters()).device.type == device.type
+    assert torch.get_num_threads() == threads
+
+
+def test_the_course_recipe_starts_from_the_identity_so_the_first_loss_is_the_base_gaussians(training):
+    torch.manual_seed(0)
+    training["RealNVP"](2, 128, 6)  # train_realnvp draws the initial weights first, then the first batch
+    batch = training["generate_swiss_roll"](COURSE_RECIPE.batch_size)
+    base_nll = float(0.5 * (batch**2).sum(dim=1).mean() + math.log(2 * math.pi))
+    torch.manual_seed(0)
+    _, losses, _ = training["train_realnvp"](COURSE_RECIPE.with_steps(1))
+    assert losses[0] == pytest.approx(base_nll, rel=1e-5)
 
 
 # --- regeneration ----------------------------------------------------------------------------
