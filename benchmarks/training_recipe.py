@@ -22,13 +22,12 @@ from pathlib import Path
 
 os.environ["TQDM_DISABLE"] = "1"  # before tqdm is imported: no progress bars in the table
 
-import nbformat
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.notebooks import SOLUTION, SOURCE, course_env, run_cells  # noqa: E402
+from autograder.notebooks import SOLUTION, SOURCE, course_env, read_notebook, run_cells  # noqa: E402
 from course.evaluation import Evaluation, evaluate  # noqa: E402
 from course.recipes import COURSE_RECIPE, SEED_RECIPE, Recipe  # noqa: E402
 
@@ -58,8 +57,9 @@ def time_notebook() -> float:
     """Seconds to run the solution notebook in a new kernel, kernel start included."""
     from nbclient import NotebookClient
 
-    nb = nbformat.read(ROOT / SOLUTION, as_version=4)
-    env = course_env() | {"TQDM_DISABLE": "0"}
+    nb = read_notebook(ROOT / SOLUTION)
+    env = course_env()
+    env.pop("TQDM_DISABLE")  # the notebook draws its progress bar, as for a student (any value disables tqdm)
     started = time.perf_counter()
     NotebookClient(nb, timeout=3600, kernel_name="python3").execute(env=env)
     return time.perf_counter() - started
