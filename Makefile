@@ -24,7 +24,7 @@ generate: $(VENV)/.installed
 benchmark: $(VENV)/.installed
 	$(PY) benchmarks/grading_throughput.py
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+$(VENV)/.installed: requirements.txt source/realnvp/requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .

@@ -21,6 +21,7 @@ from pathlib import Path
 from autograder import reports
 from autograder.checks import PARTS
 from autograder.grading import Graded, Grader, Submission
+from autograder.notebooks import COURSE_PACKAGE, STUDENT_REQUIREMENTS
 from autograder.points import read_points
 from autograder.sandbox import Limits, isolation
 
@@ -64,12 +65,15 @@ PYTHONPATH="$ROOT/source" exec "$PYTHON" -m autograder gradescope-run --root "$R
 
 def _package_files(repo: Path) -> dict[str, bytes]:
     """The zip's files other than the two scripts: name -> bytes."""
+    packages = {"autograder": repo / "autograder", "course": repo / COURSE_PACKAGE}
     files = {
         f"{package}/{path.name}": path.read_bytes()
-        for package in ("autograder", "course")
-        for path in sorted((repo / package).glob("*.py"))
+        for package, folder in packages.items()
+        for path in sorted(folder.glob("*.py"))
     }
-    files["requirements.txt"] = (repo / "requirements.txt").read_bytes()
+    # requirements.txt includes the students' pins by their path in this repository.
+    for requirements in (Path("requirements.txt"), STUDENT_REQUIREMENTS):
+        files[requirements.as_posix()] = (repo / requirements).read_bytes()
     files[_POINTS] = (json.dumps(read_points(), indent=2) + "\n").encode()
     return files
 

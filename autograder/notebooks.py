@@ -2,7 +2,8 @@
 
 From ``source/realnvp/realnvp.ipynb``:
 
-- ``release/realnvp/realnvp.ipynb``: ``nbgrader generate_assignment``, the students' copy;
+- ``release/realnvp/``: ``nbgrader generate_assignment``, the students' copy: the notebook, the
+  ``course`` package it imports and the ``requirements.txt`` of the packages it needs;
 - ``solutions/realnvp/realnvp.ipynb``: ``nbgrader generate_solution``, without outputs;
 - ``examples/submitted/<id>/realnvp/realnvp.ipynb``: the release with the stub replaced
   by each answer of ``examples/answers.py``;
@@ -34,6 +35,10 @@ from traitlets.config.loader import PyFileConfigLoader
 ASSIGNMENT = "realnvp"
 CONFIG = "nbgrader_config.py"
 SOURCE = Path("source", ASSIGNMENT, "realnvp.ipynb")
+# Released with the notebook (nbgrader releases every file of the assignment's folder): the package
+# the notebook imports, and the pinned packages a student installs.
+COURSE_PACKAGE = Path("source", ASSIGNMENT, "course")
+STUDENT_REQUIREMENTS = Path("source", ASSIGNMENT, "requirements.txt")
 RELEASE = Path("release", ASSIGNMENT, "realnvp.ipynb")
 SOLUTION = Path("solutions", ASSIGNMENT, "realnvp.ipynb")
 TRAINING = Path("notebooks", "realnvp_training.ipynb")
@@ -46,15 +51,16 @@ TRAINING_CELL_TIMEOUT = 1800
 
 
 def regenerate(root: Path) -> list[Path]:
-    """Rewrite release/, solutions/, examples/submitted/ and notebooks/ under ``root`` from its source notebook.
+    """Rewrite release/, solutions/, examples/submitted/ and notebooks/ under ``root`` from its source folder.
 
     nbgrader runs in a temporary copy of the course, so the gradebook and log it
     writes never land in ``root``. Returns the paths written, the training notebook
     last (executing it is the slow step).
     """
     root = Path(root).resolve()
-    release, solution = nbgrader_outputs(root)
-    written = [write_notebook(release, root / RELEASE), write_notebook(solution, root / SOLUTION)]
+    release, solution, released_files = nbgrader_outputs(root)
+    written = [write_notebook(release, root / RELEASE), *write_released_files(root, released_files)]
+    written.append(write_notebook(solution, root / SOLUTION))
     written += write_examples(root, release)
     written.append(write_notebook(training_notebook(solution), root / TRAINING))
     return written
@@ -85,19 +91,42 @@ def run_nbgrader(course: Path, *args: str) -> str:
 
 
 def copy_course(root: Path, course: Path) -> Path:
-    """A fresh nbgrader course in ``course``: the source notebooks and the config, nothing else."""
-    shutil.copytree(root / "source", course / "source")
+    """A fresh nbgrader course in ``course``: the source folders and the config, nothing else."""
+    shutil.copytree(root / "source", course / "source", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     shutil.copy2(root / CONFIG, course / CONFIG)
     return course
 
 
-def nbgrader_outputs(root: Path) -> tuple[NotebookNode, NotebookNode]:
-    """The release and solution notebooks, from nbgrader in a throwaway copy of the course."""
+def nbgrader_outputs(root: Path) -> tuple[NotebookNode, NotebookNode, dict[Path, bytes]]:
+    """The release and solution notebooks, and the release's other files (relative path -> bytes),
+    from nbgrader in a throwaway copy of the course."""
     with tempfile.TemporaryDirectory(prefix="realnvp-course-") as tmp:
         course = copy_course(root, Path(tmp))
         run_nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
         run_nbgrader(course, "generate_solution", ASSIGNMENT, "--force")
-        return read_notebook(course / RELEASE), read_notebook(course / SOLUTION)
+        release_folder = course / RELEASE.parent
+        files = {
+            path.relative_to(release_folder): path.read_bytes()
+            for path in sorted(release_folder.rglob("*"))
+            if path.is_file() and path.name != RELEASE.name
+        }
+        return read_notebook(course / RELEASE), read_notebook(course / SOLUTION), files
+
+
+def write_released_files(root: Path, files: dict[Path, bytes]) -> list[Path]:
+    """The release folder's files besides the notebook, as nbgrader released them; stale ones are removed."""
+    folder = root / RELEASE.parent
+    for path in sorted(folder.rglob("*"), reverse=True):  # children before their folders
+        if path.is_file() and path.name != RELEASE.name:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    written = []
+    for relative, data in files.items():
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        (folder / relative).write_bytes(data)
+        written.append(folder / relative)
+    return written
 
 
 def read_notebook(path: Path) -> NotebookNode:

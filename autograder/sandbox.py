@@ -19,6 +19,7 @@ import concurrent.futures
 import contextlib
 import errno
 import functools
+import importlib.util
 import io
 import json
 import os
@@ -189,6 +190,16 @@ def _python_inside() -> str:
     return python
 
 
+def course_package() -> Path:
+    """The folder of the ``course`` package the notebook imports: the assignment's own, which nbgrader releases
+    with the notebook (``source/realnvp/course`` here, installed by ``pip install -e .``; ``course/`` in the
+    Gradescope zip)."""
+    spec = importlib.util.find_spec("course")
+    if spec is None or spec.origin is None:
+        raise SandboxError("the notebook's course package cannot be imported: install this repository (pip install -e .)")
+    return Path(spec.origin).parent
+
+
 def _prepare(private: Path) -> None:
     """The files the sandbox sees: three of our modules, the notebook's ``course`` package, and a passwd
     that names only root and nobody."""
@@ -196,7 +207,7 @@ def _prepare(private: Path) -> None:
     for name in ("zygote.py", "probe.py", "wire.py"):
         (private / "code" / name).write_bytes((_HERE / name).read_bytes())
     (private / "code" / "course").mkdir()
-    for module in (_REPO / "course").glob("*.py"):
+    for module in course_package().glob("*.py"):
         (private / "code" / "course" / module.name).write_bytes(module.read_bytes())
     (private / "etc").mkdir()
     (private / "etc" / "passwd").write_text(

@@ -1,9 +1,13 @@
-"""requirements.txt is the one list of pins; environment.yml must agree with it."""
+"""The pins: the students' list (released with the assignment) and the instructors' (the students' plus
+the grader's tools), each written once; environment.yml must agree with them."""
 
 import re
 from pathlib import Path
 
+from autograder.notebooks import STUDENT_REQUIREMENTS
+
 ROOT = Path(__file__).resolve().parent.parent
+STUDENT_PACKAGES = {"torch", "numpy", "matplotlib", "tqdm", "jupyter", "nbgrader"}
 
 
 def _pins(lines):
@@ -16,8 +20,20 @@ def _pins(lines):
     return pins
 
 
+def _requirements(path: Path) -> list[str]:
+    """The requirement lines of ``path``, with its ``-r`` includes expanded (relative to its folder, as pip does)."""
+    lines = []
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("-r "):
+            lines += _requirements(path.parent / line.removeprefix("-r ").strip())
+        elif line:
+            lines.append(line)
+    return lines
+
+
 def test_environment_yml_pip_section_matches_requirements_txt():
-    requirements = _pins((ROOT / "requirements.txt").read_text().splitlines())
+    requirements = _pins(_requirements(ROOT / "requirements.txt"))
     environment = (ROOT / "environment.yml").read_text()
     pip_section = environment.split("- pip:", 1)[1].splitlines()
     assert _pins(pip_section) == requirements
@@ -30,12 +46,19 @@ def test_environment_yml_is_conda_forge_python_311():
 
 
 def test_every_requirement_is_pinned_exactly_and_torch_is_the_local_cpu_build():
-    lines = [line.split("#", 1)[0].strip() for line in (ROOT / "requirements.txt").read_text().splitlines()]
-    requirements = [line for line in lines if line]
+    requirements = _requirements(ROOT / "requirements.txt")
     assert all("==" in line for line in requirements), "pin every package exactly"
     assert "torch==2.13.0" in requirements
     for package in ("torch", "numpy", "matplotlib", "tqdm", "jupyter", "nbgrader", "nbval"):
         assert package in _pins(requirements)
+
+
+def test_students_pin_only_what_the_notebook_and_nbgrader_need_and_instructors_include_them():
+    students = _requirements(ROOT / STUDENT_REQUIREMENTS)
+    assert all("==" in line for line in students), "pin every package exactly"
+    assert set(_pins(students)) == STUDENT_PACKAGES
+    assert "-r source/realnvp/requirements.txt" in (ROOT / "requirements.txt").read_text().splitlines()
+    assert _pins(students).items() <= _pins(_requirements(ROOT / "requirements.txt")).items()
 
 
 def test_environment_yml_installs_this_repository_last_so_notebooks_can_import_course():

@@ -67,7 +67,12 @@ def nbgrader_meta(cell: nbformat.NotebookNode) -> dict:
 def derived_files(root: Path) -> list[Path]:
     """Every file ``regenerate`` writes, relative to ``root``."""
     examples = sorted(path.relative_to(root) for path in (root / SUBMITTED).rglob("*.ipynb"))
-    return [RELEASE, SOLUTION, TRAINING, *examples]
+    released = sorted(
+        path.relative_to(root)
+        for path in (root / RELEASE.parent).rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.name != RELEASE.name
+    )
+    return [RELEASE, *released, SOLUTION, TRAINING, *examples]
 
 
 # --- the source and what nbgrader makes of it ----------------------------------------------

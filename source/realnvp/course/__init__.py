@@ -1,0 +1,1 @@
+"""What the RealNVP notebooks import besides the homework itself: the training recipes and the evaluation."""
