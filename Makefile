@@ -7,10 +7,12 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: demo test generate lint benchmark clean
 
-## demo: regenerate the derived notebooks, then grade the example submissions into graded/
+## demo: regenerate the derived notebooks, then grade the example submissions into graded/ (with a gradebook
+## of their own there: the course's gradebook.db is for the real class)
 demo: $(VENV)/.installed
 	$(PY) -m autograder generate
-	$(PY) -m autograder grade examples/submitted --out graded
+	mkdir -p graded
+	$(PY) -m autograder grade examples/submitted --out graded --db sqlite:///graded/gradebook.db
 
 ## test: every test, the nbval run of the training notebook and ruff
 test: $(VENV)/.installed
@@ -30,5 +32,6 @@ $(VENV)/.installed: requirements.txt source/realnvp/requirements.txt pyproject.t
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
+## clean: remove the demo's output; the course's own gradebook.db, submitted/ and feedback/ are kept
 clean:
-	rm -rf graded autograded feedback gradebook.db
+	rm -rf graded

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -12,9 +13,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
 from autograder import gradebook, gradescope, reports
+from autograder.course_root import CourseError, load_course
 from autograder.gradebook import GradebookError
 from autograder.grading import Grader, GraderError, find_submissions
-from autograder.notebooks import regenerate
+from autograder.notebooks import ASSIGNMENT, regenerate
 from autograder.points import read_points
 from autograder.sandbox import Limits, isolation
 
@@ -22,14 +24,26 @@ from autograder.sandbox import Limits, isolation
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    grade = commands.add_parser("grade", help="grade every notebook in SUBMISSIONS")
-    grade.add_argument("submissions", type=Path, help="<student_id>.ipynb files, or nbgrader's submitted/ layout")
-    grade.add_argument("--out", type=Path, required=True, help="folder for grades.csv, feedback/, results/")
+    grade = commands.add_parser("grade", help="grade every notebook in SUBMISSIONS into the course's gradebook")
+    grade.add_argument(
+        "submissions",
+        type=Path,
+        nargs="?",
+        help="nbgrader's <student_id>/realnvp/ folders, or <student_id>.ipynb files (default: the course's submitted/)",
+    )
+    grade.add_argument(
+        "--course",
+        type=Path,
+        default=Path(),
+        help="nbgrader's course root, whose nbgrader_config.py names the gradebook, the folders and the late "
+        "policy (default: the current folder)",
+    )
+    grade.add_argument("--out", type=Path, help="folder for grades.csv, feedback/, results/ (default: COURSE/graded)")
     grade.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel sandboxes (default: cores)")
     grade.add_argument("--timeout", type=float, default=Limits.timeout_s, help="seconds per submission")
     grade.add_argument("--memory", type=int, default=Limits.memory_mb, help="MB of memory per submission")
     grade.add_argument(
-        "--db", help="nbgrader's gradebook: sqlite:///FILE (default OUT/gradebook.db) or postgresql://..."
+        "--db", help="nbgrader's gradebook, sqlite:///FILE or postgresql://... (default: the course's, as nbgrader's)"
     )
     commands.add_parser("generate", help="rewrite release/, solutions/, notebooks/ and examples/ from source/")
     package = commands.add_parser("gradescope", help="build the Gradescope autograder zip")
@@ -42,30 +56,45 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def grade(args: argparse.Namespace) -> int:
+    course = load_course(args.course)
+    out = args.out or course.root / "graded"
     points = read_points()
-    db_url = gradebook.parse_url(args.db or gradebook.default_url(args.out))
-    if args.db is None:
-        args.out.mkdir(parents=True, exist_ok=True)
+    db_url = gradebook.parse_url(args.db or course.db_url)
     gradebook.check_reachable(db_url)  # a wrong --db stops the run before any grading
-    submissions = find_submissions(args.submissions)
-    warning = isolation()
-    if warning:
-        print(f"WARNING: {warning}", file=sys.stderr)
+    submissions = find_submissions(args.submissions or course.submitted)
+    for warning in [isolation(), *(submission.warning for submission in submissions)]:
+        if warning:
+            print(f"WARNING: {warning}", file=sys.stderr)
     limits = Limits(timeout_s=args.timeout, memory_mb=args.memory)
     grader = Grader(points, limits, args.workers)
     with tqdm(total=len(submissions), desc="Grading", unit="notebook") as bar:
         rows = grader.grade(submissions, progress=bar.update)
-    args.out.mkdir(parents=True, exist_ok=True)
-    reports.write_reports(rows, args.out)
+    try:
+        penalties = gradebook.record(rows, points, db_url, course)
+        failure = None
+    except SQLAlchemyError as error:  # still write what was graded, below
+        penalties, failure = {}, error
+    rows = [dataclasses.replace(row, late_penalty=penalties.get(row.student_id)) for row in rows]
+    out.mkdir(parents=True, exist_ok=True)
+    reports.write_reports(rows, out)
     print(reports.score_table(rows))
     print(reports.summary(rows))
-    try:
-        gradebook.record(rows, points, db_url)
-    except SQLAlchemyError as error:
+    if failure is not None:
         where = gradebook.masked(db_url)
-        print(f"error: grades.csv is written, but the gradebook at {where} could not be: {error}", file=sys.stderr)
+        print(
+            f"error: {out / 'grades.csv'} is written without late penalties, but the gradebook at {where} "
+            f"could not be: {failure}",
+            file=sys.stderr,
+        )
         return 2
-    print(f"Wrote {args.out / 'grades.csv'}, {args.out / 'feedback'}/, {args.out / 'results'}/ and the gradebook.")
+    released = reports.write_course_feedback(rows, submissions, course)
+    written = f"{out / 'grades.csv'}, {out / 'feedback'}/, {out / 'results'}/"
+    print(f"Wrote {written} and the gradebook at {gradebook.masked(db_url)}.")
+    if released:
+        print(
+            f"{len(released)} feedback pages are in {course.root / course.coursedir.feedback_directory}/: "
+            f"`nbgrader release_feedback {ASSIGNMENT}` delivers them."
+        )
     return 0
 
 
@@ -93,6 +122,6 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (GraderError, GradebookError, ValueError, OSError, RuntimeError, CellExecutionError) as error:
+    except (GraderError, GradebookError, CourseError, ValueError, OSError, RuntimeError, CellExecutionError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import queue
 import re
 import secrets
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from autograder.cases import encode_cases, make_cases
 from autograder.checks import PARTS, Judge, Verdict
+from autograder.course_root import read_timestamp
 from autograder.extract import InvalidSubmission, submission_module
 from autograder.notebooks import ASSIGNMENT
 from autograder.sandbox import Limits, Sandbox
@@ -30,6 +32,9 @@ class Submission:
     student_id: str
     path: Path | None
     problem: str = ""  # why it cannot be graded, found before opening it
+    folder: Path | None = None  # nbgrader's <student_id>/<assignment>/ folder, where collect keeps timestamp.txt
+    timestamp: datetime.datetime | None = None  # when it was submitted (UTC), from timestamp.txt
+    warning: str = ""  # graded all the same, but the instructor should know (an unreadable timestamp.txt)
 
 
 @dataclass(frozen=True)
@@ -41,14 +46,21 @@ class Graded:
     message: str
     points: dict[str, float]
     verdicts: dict[str, Verdict] = field(default_factory=dict)
+    timestamp: datetime.datetime | None = None
+    late_penalty: float | None = None  # set from the course's late-submission policy when the grades are recorded
 
     def part_score(self, part: str) -> float:
         verdict = self.verdicts.get(part)
         return self.points[part] if verdict is not None and verdict.passed else 0.0
 
     @property
-    def score(self) -> float:
+    def raw_score(self) -> float:
         return sum(self.part_score(part) for part in PARTS)
+
+    @property
+    def score(self) -> float:
+        """The final score: the raw score less the late penalty, never below zero (as ``nbgrader export``)."""
+        return max(0.0, self.raw_score - (self.late_penalty or 0.0))
 
     @property
     def max_score(self) -> float:
@@ -69,17 +81,19 @@ def _student_notebook(folder: Path) -> tuple[Path | None, str]:
 
 
 def find_submissions(folder: Path) -> list[Submission]:
-    """Flat ``<student_id>.ipynb`` files and nbgrader's ``<student_id>/<assignment>/`` layout."""
+    """Flat ``<student_id>.ipynb`` files and nbgrader's ``<student_id>/<assignment>/`` layout (with the
+    submission time of its ``timestamp.txt``, when ``nbgrader collect`` wrote one)."""
     if not folder.is_dir():
         raise GraderError(f"submissions folder {folder} does not exist or is not a folder")
     found: dict[str, Submission] = {}
 
-    def add(student_id: str, path: Path | None, problem: str = "") -> None:
+    def add(student_id: str, path: Path | None, problem: str = "", assignment: Path | None = None) -> None:
         if not _SAFE_ID.fullmatch(student_id):
             student_id, problem = re.sub(r"[^A-Za-z0-9_.@+-]", "_", student_id), "the student id has unusual characters"
         if student_id in found:
             student_id, problem = f"{student_id}.duplicate", "a second submission for the same student id"
-        found[student_id] = Submission(student_id, path, problem)
+        timestamp, warning = read_timestamp(assignment) if assignment is not None else (None, "")
+        found[student_id] = Submission(student_id, path, problem, assignment, timestamp, warning)
 
     for entry in sorted(folder.iterdir()):
         if entry.is_file() and entry.suffix == ".ipynb":
@@ -87,7 +101,7 @@ def find_submissions(folder: Path) -> list[Submission]:
         elif entry.is_dir() and not entry.name.startswith("."):
             assignment = entry / ASSIGNMENT
             if assignment.is_dir():
-                add(entry.name, *_student_notebook(assignment))
+                add(entry.name, *_student_notebook(assignment), assignment=assignment)
             elif any(entry.glob("*/*.ipynb")):
                 add(entry.name, None, f"no {ASSIGNMENT}/ folder in {entry.name}/")
     return list(found.values())
@@ -106,7 +120,7 @@ class Grader:
 
     def grade_one(self, submission: Submission, sandbox: Sandbox) -> Graded:
         def row(status: str, message: str, verdicts: dict[str, Verdict] | None = None) -> Graded:
-            return Graded(submission.student_id, status, message, self.points, verdicts or {})
+            return Graded(submission.student_id, status, message, self.points, verdicts or {}, submission.timestamp)
 
         if submission.problem or submission.path is None:
             return row("invalid", submission.problem)
@@ -129,7 +143,7 @@ class Grader:
                 return self.grade_one(submission, sandbox)
             except Exception as error:  # a fault of ours on one notebook must not lose the batch's grades
                 message = f"the grader failed on this notebook ({type(error).__name__}: {error}); {_NOT_A_VERDICT}"
-                return Graded(submission.student_id, "crashed", message, self.points)
+                return Graded(submission.student_id, "crashed", message, self.points, {}, submission.timestamp)
             finally:
                 idle.put(sandbox)
                 progress()

@@ -1,4 +1,5 @@
-"""What a graded batch leaves behind: grades.csv, feedback pages, Gradescope results.
+"""What a graded batch leaves behind: grades.csv, feedback pages (also where nbgrader's release_feedback
+finds them), Gradescope results.
 
 Feedback carries the verdicts' hints and the student's own error messages,
 never the checks' code, the reference or the cases' numbers.
@@ -9,13 +10,19 @@ from __future__ import annotations
 import csv
 import html
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 
 from autograder.checks import PARTS, Verdict
-from autograder.grading import Graded, iter_parts
+from autograder.course_root import SECRET, TIMESTAMP, Course
+from autograder.grading import Graded, Submission, iter_parts
 
-CSV_COLUMNS = ("student_id", "score", "max_score", *PARTS, "status", "message")
+# The columns of ``nbgrader export`` where they mean the same (timestamp, raw_score, late_submission_penalty, score,
+# max_score), then the parts' scores and how the grading went.
+CSV_COLUMNS = (
+    "student_id", "timestamp", "raw_score", "late_submission_penalty", "score", "max_score", *PARTS, "status", "message"
+)  # fmt: skip
 
 STATUS_WORDS = {
     "ok": "graded",
@@ -32,15 +39,19 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
+def _timestamp(row: Graded) -> str:
+    return "" if row.timestamp is None else str(row.timestamp)  # nbgrader export's format: UTC, no zone
+
+
 def write_csv(rows: list[Graded], path: Path) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
         for row in rows:
             scores = [_number(row.part_score(part)) for part in PARTS]
-            writer.writerow(
-                [row.student_id, _number(row.score), _number(row.max_score), *scores, row.status, row.message]
-            )
+            penalty = row.late_penalty or 0
+            totals = [_number(row.raw_score), _number(penalty), _number(row.score), _number(row.max_score)]
+            writer.writerow([row.student_id, _timestamp(row), *totals, *scores, row.status, row.message])
 
 
 def _part_text(verdict: Verdict | None, not_graded: str) -> str:
@@ -81,9 +92,22 @@ pre {{ background: #f4f4f4; padding: .5em; white-space: pre-wrap; }}
 </style></head><body>
 <h1>RealNVP coupling layer: {score} / {max_score}</h1>
 <p>Student: <strong>{student}</strong>. {status}</p>
-{parts}
+{late}{parts}
 </body></html>
 """
+
+
+def _late_html(row: Graded) -> str:
+    """When it was submitted, and the late penalty with the score before and after it."""
+    if row.timestamp is None:
+        return ""
+    submitted = f"<p>Submitted {html.escape(_timestamp(row))} UTC."
+    if not row.late_penalty:
+        return submitted + "</p>\n"
+    return (
+        f"{submitted} It was late: score {_number(row.raw_score)}, late penalty {_number(row.late_penalty)}, "
+        f"final score {_number(row.score)} / {_number(row.max_score)}.</p>\n"
+    )
 
 
 def feedback_html(row: Graded) -> str:
@@ -103,6 +127,7 @@ def feedback_html(row: Graded) -> str:
             f"<h2>{html.escape(part)}: {_number(score)} / {_number(max_score)}</h2>{body}</div>"
         )
     return _PAGE.format(
+        late=_late_html(row),
         student=html.escape(row.student_id),
         score=_number(row.score),
         max_score=_number(row.max_score),
@@ -121,8 +146,28 @@ def write_reports(rows: list[Graded], out: Path) -> None:
         (out / "results" / f"{row.student_id}.json").write_text(json.dumps(results_json(row), indent=2) + "\n")
 
 
+def write_course_feedback(rows: list[Graded], submissions: list[Submission], course: Course) -> list[Path]:
+    """Each student's feedback page where ``nbgrader release_feedback`` delivers it from:
+    ``feedback/<student_id>/realnvp/<notebook>.html``, beside the submission's ``timestamp.txt`` and
+    ``submission_secret.txt`` (release_feedback addresses the page by them). Only submissions that came
+    through nbgrader's exchange have both; the others get their page in OUT/feedback/ only."""
+    written = []
+    for row, submission in zip(rows, submissions, strict=True):
+        folder, notebook = submission.folder, submission.path
+        if folder is None or notebook is None or not all((folder / name).is_file() for name in (TIMESTAMP, SECRET)):
+            continue
+        target = course.feedback_folder(row.student_id)
+        target.mkdir(parents=True, exist_ok=True)
+        for name in (TIMESTAMP, SECRET):
+            shutil.copyfile(folder / name, target / name)
+        page = target / f"{notebook.stem}.html"
+        page.write_text(feedback_html(row), encoding="utf-8")
+        written.append(page)
+    return written
+
+
 def summary(rows: list[Graded]) -> str:
-    """Counts per status and the score distribution, for the end of a run."""
+    """Counts per status and the (final) score distribution, for the end of a run."""
     if not rows:
         return "No submissions found."
     statuses = Counter(row.status for row in rows)
@@ -135,14 +180,25 @@ def summary(rows: list[Graded]) -> str:
         "score distribution: "
         + ", ".join(f"{_number(score)}/{max_score} x{count}" for score, count in sorted(scores.items(), reverse=True)),
     ]
+    late = [row for row in rows if row.late_penalty]
+    if late:
+        points = _number(sum(row.late_penalty for row in late))
+        lines.append(f"late penalties: {len(late)} submissions, {points} points in all")
     return "\n".join(lines)
 
 
 def score_table(rows: list[Graded]) -> str:
-    """A plain-text table of scores per part, one line per student."""
-    header = ["student_id", *PARTS, "score", "status"]
+    """A plain-text table of scores per part, one line per student; the late penalty when any was given."""
+    late = any(row.late_penalty for row in rows)
+    header = ["student_id", *PARTS, *(["late_penalty"] if late else []), "score", "status"]
     body = [
-        [row.student_id, *(_number(row.part_score(part)) for part in PARTS), _number(row.score), row.status]
+        [
+            row.student_id,
+            *(_number(row.part_score(part)) for part in PARTS),
+            *([_number(row.late_penalty or 0)] if late else []),
+            _number(row.score),
+            row.status,
+        ]
         for row in rows
     ]
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *body, strict=True)]

@@ -196,7 +196,7 @@ def course_package() -> Path:
     Gradescope zip)."""
     spec = importlib.util.find_spec("course")
     if spec is None or spec.origin is None:
-        raise SandboxError("the notebook's course package cannot be imported: install this repository (pip install -e .)")
+        raise SandboxError("the notebook's course package cannot be found: install this repository (pip install -e .)")
     return Path(spec.origin).parent
 
 

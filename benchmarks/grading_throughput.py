@@ -96,6 +96,7 @@ def main() -> None:
         memory.start()
         out = Path(tmp) / "graded"
         command = [sys.executable, "-m", "autograder", "grade", str(course / "submitted"), "--out", str(out)]
+        command += ["--db", f"sqlite:///{Path(tmp) / 'ours.db'}"]  # the course's gradebook holds stock's grades
         start = time.perf_counter()
         subprocess.run([*command, "--workers", str(args.workers)], check=True, capture_output=True, env=course_env())
         ours_seconds = time.perf_counter() - start

@@ -38,6 +38,7 @@ class _Row:
 
     student_id: str
     passed: frozenset[str]
+    timestamp: None = None  # flat submissions: no submission time
 
     def part_score(self, part: str) -> float:
         return POINTS[part] if part in self.passed else 0.0

@@ -25,7 +25,8 @@ def batch(tmp_path_factory):
     """The corpus graded once, with a short time limit so the abusive entries finish quickly."""
     work = tmp_path_factory.mktemp("corpus")
     write_corpus(work / "submissions")
-    command = [sys.executable, "-m", "autograder", "grade", str(work / "submissions"), "--out", str(work / "out")]
+    command = [sys.executable, "-m", "autograder", "grade", str(work / "submissions"), "--course", str(work)]
+    command += ["--out", str(work / "out")]
     run = subprocess.run([*command, "--workers", "2", "--timeout", "6"], capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr
     with (work / "out" / "grades.csv").open() as handle:
@@ -76,14 +77,14 @@ def test_feedback_never_shows_the_hidden_checks(batch):
 
 def test_nbgrader_export_reads_the_grades_from_the_gradebook(batch):
     work, _, rows = batch
-    export = nbgrader_export(f"sqlite:///{work / 'out' / 'gradebook.db'}", work)
+    export = nbgrader_export(f"sqlite:///{work / 'gradebook.db'}", work)
     exported = {row["student_id"]: float(row["score"]) for row in export}
     assert exported == {name: float(row["score"]) for name, row in rows.items()}
 
 
 def test_a_missing_submissions_folder_is_a_clear_error(tmp_path):
     run = subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")],
+        [sys.executable, "-m", "autograder", "grade", str(tmp_path / "nowhere"), "--course", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=60,

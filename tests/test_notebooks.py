@@ -179,13 +179,13 @@ def test_stock_nbgrader_autograde_scores_each_part(autograded_scores, student):
 
 def test_the_autograder_agrees_with_stock_nbgrader_on_every_example(autograded_scores, tmp_path: Path):
     run = subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", str(ROOT / SUBMITTED), "--out", str(tmp_path)],
+        [sys.executable, "-m", "autograder", "grade", str(ROOT / SUBMITTED), "--course", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert run.returncode == 0, run.stderr
-    with (tmp_path / "grades.csv").open() as handle:
+    with (tmp_path / "graded" / "grades.csv").open() as handle:
         ours = {row["student_id"]: tuple(float(row[part]) for part in PARTS) for row in csv.DictReader(handle)}
     assert ours == autograded_scores
 

@@ -1,9 +1,20 @@
 import csv
+import dataclasses
+import datetime
 import json
 
 from autograder.checks import PARTS, Verdict
-from autograder.grading import Graded
-from autograder.reports import CSV_COLUMNS, feedback_html, results_json, score_table, summary, write_reports
+from autograder.course_root import load_course
+from autograder.grading import Graded, Submission
+from autograder.reports import (
+    CSV_COLUMNS,
+    feedback_html,
+    results_json,
+    score_table,
+    summary,
+    write_course_feedback,
+    write_reports,
+)
 
 POINTS = {"forward_y": 4.0, "log_det_J": 4.0, "round_trip": 2.0}
 
@@ -19,7 +30,7 @@ def graded(student_id="ada", status="ok", message="", failed=()):
 
 def test_scores_follow_the_points_table():
     row = graded(failed=("log_det_J", "round_trip"))
-    assert (row.score, row.max_score) == (4.0, 10.0)
+    assert (row.raw_score, row.score, row.max_score) == (4.0, 4.0, 10.0)
     assert graded(status="timeout", message="took too long").score == 0
 
 
@@ -68,3 +79,46 @@ def test_summary_counts_statuses_and_scores():
     assert "4 submissions: 3 ok, 1 timeout" in text
     assert "10/10 x2" in text and "0/10 x2" in text
     assert score_table(rows).splitlines()[0].split() == ["student_id", *PARTS, "score", "status"]
+
+
+def late(row: Graded, penalty: float) -> Graded:
+    return dataclasses.replace(row, timestamp=datetime.datetime(2026, 12, 1, 17, 30), late_penalty=penalty)
+
+
+def test_a_late_penalty_shows_as_raw_score_penalty_and_final_score_like_nbgrader_export(tmp_path):
+    rows = [late(graded("ada", failed=("round_trip",)), 8.0), late(graded("bob"), 3.0), graded("cy")]
+    write_reports(rows, tmp_path)
+    with (tmp_path / "grades.csv").open() as handle:
+        table = {row["student_id"]: row for row in csv.DictReader(handle)}
+    columns = ("timestamp", "raw_score", "late_submission_penalty", "score", "max_score")
+    assert [table["ada"][c] for c in columns] == ["2026-12-01 17:30:00", "8", "8", "0", "10"]
+    assert [table["bob"][c] for c in columns] == ["2026-12-01 17:30:00", "10", "3", "7", "10"]
+    assert [table["cy"][c] for c in columns] == ["", "10", "0", "10", "10"]
+    page = (tmp_path / "feedback" / "bob.html").read_text()
+    assert "Submitted 2026-12-01 17:30:00 UTC" in page and "late penalty 3, final score 7 / 10" in page
+    assert "7 / 10" in feedback_html(rows[1]) and "late" not in feedback_html(rows[2])
+    assert "late penalties: 2 submissions, 11 points in all" in summary(rows)
+    assert score_table(rows).splitlines()[0].split() == ["student_id", *PARTS, "late_penalty", "score", "status"]
+
+
+def test_course_feedback_goes_where_nbgrader_release_feedback_looks_for_it(tmp_path):
+    course = load_course(tmp_path)  # no nbgrader_config.py: nbgrader's defaults, rooted here
+    submissions = []
+    for student, from_exchange in (("ada", True), ("bob", False)):
+        folder = tmp_path / "submitted" / student / "realnvp"
+        folder.mkdir(parents=True)
+        (folder / "realnvp.ipynb").write_text("{}")
+        if from_exchange:
+            (folder / "timestamp.txt").write_text("2026-12-01 17:30:00.000000 UTC")
+            (folder / "submission_secret.txt").write_text("s3cret")
+        submissions.append(Submission(student, folder / "realnvp.ipynb", folder=folder))
+    rows = [graded("ada", failed=("log_det_J",)), graded("bob")]
+
+    written = write_course_feedback(rows, submissions, course)
+
+    ada = tmp_path / "feedback" / "ada" / "realnvp"
+    assert written == [ada / "realnvp.html"]
+    assert (ada / "timestamp.txt").read_text() == "2026-12-01 17:30:00.000000 UTC"
+    assert (ada / "submission_secret.txt").read_text() == "s3cret"
+    assert "opposite sign" in (ada / "realnvp.html").read_text()
+    assert not (tmp_path / "feedback" / "bob").exists()  # no exchange files: release_feedback could not address it
