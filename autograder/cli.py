@@ -61,6 +61,8 @@ def grade(args: argparse.Namespace) -> int:
     points = read_points()
     db_url = gradebook.parse_url(args.db or course.db_url)
     gradebook.check_reachable(db_url)  # a wrong --db stops the run before any grading
+    if args.submissions is None and not course.submitted.is_dir():
+        raise GraderError(f"{course.submitted} does not exist: `nbgrader collect {ASSIGNMENT}` puts submissions there")
     submissions = find_submissions(args.submissions or course.submitted)
     for warning in [isolation(), *(submission.warning for submission in submissions)]:
         if warning:

@@ -153,7 +153,8 @@ def record(
     writer lock. With a ``course``, its id is the gradebook's course and its late-submission policy sets each
     late submission's penalty. Returns the penalty per student (None: not late, or no penalty)."""
     url = parse_url(db_url) if isinstance(db_url, str) else db_url
-    course_id = course.course_id if course else DEFAULT_COURSE_ID
+    # nbgrader's course id is "" unless the config sets one; its gradebook needs one on PostgreSQL (a foreign key)
+    course_id = (course.course_id if course else "") or DEFAULT_COURSE_ID
     _alembic_on_path()
     with (
         writer_lock(url),

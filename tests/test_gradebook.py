@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import shutil
 import subprocess
 import sys
@@ -10,9 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from nbgrader.api import Gradebook
 from sqlalchemy import create_engine, text
 
 from autograder import cli, gradebook
+from autograder.course_root import load_course
 from tests.nbgrader_export import nbgrader_export
 from tests.postgresql import _free_port
 
@@ -182,3 +185,29 @@ def test_two_graders_into_postgresql_match_nbgrader_export(tmp_path, postgresql_
     graded = sorted((r["student_id"], float(r["score"]), float(r["max_score"])) for r in rows)
     assert len(graded) == len(list(EXAMPLES.iterdir()))
     assert exported == graded
+
+
+@dataclass(frozen=True)
+class _TimedRow(_Row):
+    timestamp: datetime.datetime | None = None
+
+
+def test_submission_times_and_late_penalties_reach_nbgrader_export(db_url, tmp_path):
+    (tmp_path / "nbgrader_config.py").write_text('c = get_config()\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
+    course = load_course(tmp_path)
+    due = datetime.datetime(2026, 12, 1, 17, 0)
+    gradebook.record([], POINTS, db_url, course)  # the assignment exists; the instructor sets its due date
+    with Gradebook(gradebook.parse_url(db_url).render_as_string(hide_password=False), course.course_id) as book:
+        book.update_or_create_assignment("realnvp", duedate=due)
+    on_time, late = due - datetime.timedelta(minutes=5), due + datetime.timedelta(hours=2)
+    rows = [_TimedRow("ada", frozenset(PARTS), on_time), _TimedRow("bob", frozenset({"forward_y"}), late)]
+
+    penalties = gradebook.record(rows, POINTS, db_url, course)
+    gradebook.record([_row("bob", {"forward_y"})], POINTS, db_url, course)  # a regrade without a time keeps it
+
+    assert penalties == {"ada": None, "bob": 4.0}
+    url = gradebook.parse_url(db_url).render_as_string(hide_password=False)
+    exported = {row["student_id"]: row for row in nbgrader_export(url, tmp_path)}
+    assert (exported["ada"]["timestamp"], exported["ada"]["late_submission_penalty"]) == (str(on_time), "0.0")
+    assert (exported["bob"]["timestamp"], exported["bob"]["raw_score"]) == (str(late), "4.0")
+    assert (exported["bob"]["late_submission_penalty"], exported["bob"]["score"]) == ("4.0", "0.0")

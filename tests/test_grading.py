@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import grading
+from autograder import cli, grading
 from autograder.grading import Graded, Grader, Submission, find_submissions
 from autograder.points import read_points
 from autograder.sandbox import Limits
@@ -127,3 +127,9 @@ def test_a_fault_of_the_grader_on_one_notebook_keeps_the_rest_of_the_batch(tmp_p
     rows = Grader(read_points(), Limits(), workers=2).grade(submissions)
     assert [(row.student_id, row.status) for row in rows] == [("ada", "ok"), ("bob", "crashed"), ("cyd", "ok")]
     assert "KeyError" in rows[1].message and "not a verdict on your work" in rows[1].message
+
+
+def test_grading_a_course_before_collect_says_where_submissions_come_from(tmp_path, capsys):
+    assert cli.main(["grade", "--course", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert f"{tmp_path / 'submitted'} does not exist: `nbgrader collect realnvp` puts submissions there" in error
