@@ -34,11 +34,21 @@ class CourseError(Exception):
 
 @dataclass(frozen=True)
 class Course:
-    root: Path
-    course_id: str
-    db_url: str
     coursedir: CourseDirectory
     late_plugin: BasePlugin
+
+    @property
+    def root(self) -> Path:
+        return Path(self.coursedir.root)
+
+    @property
+    def course_id(self) -> str:
+        return self.coursedir.course_id
+
+    @property
+    def db_url(self) -> str:
+        """``CourseDirectory.db_url``: nbgrader's default is the SQLite ``gradebook.db`` in the root."""
+        return self.coursedir.db_url
 
     @property
     def submitted(self) -> Path:
@@ -86,7 +96,7 @@ def load_course(root: Path) -> Course:
         late.init_plugin()
     except Exception as error:  # a bad value in the config (a traitlets error) or a plugin that fails to start
         raise CourseError(f"{root / CONFIG}: {type(error).__name__}: {error}") from None
-    return Course(Path(coursedir.root), coursedir.course_id, coursedir.db_url, coursedir, late.plugin_inst)
+    return Course(coursedir, late.plugin_inst)
 
 
 def read_timestamp(folder: Path) -> tuple[datetime.datetime | None, str]:
