@@ -7,11 +7,13 @@ import subprocess
 from pathlib import Path
 
 
-def nbgrader_export(db_url: str, workdir: Path) -> list[dict[str, str]]:
-    """The rows of ``nbgrader export`` from the gradebook at ``db_url`` (run in ``workdir``)."""
+def nbgrader_export(db_url: str | None, workdir: Path) -> list[dict[str, str]]:
+    """The rows of ``nbgrader export`` run in ``workdir``, from the gradebook at ``db_url``; with None, from the
+    gradebook of the course whose root ``workdir`` is, as its nbgrader_config.py says (no flags)."""
     export = workdir / "export.csv"
+    where = [] if db_url is None else [f"--CourseDirectory.db_url={db_url}"]
     run = subprocess.run(
-        ["nbgrader", "export", f"--CourseDirectory.db_url={db_url}", f"--ExportPlugin.to={export}"],
+        ["nbgrader", "export", *where, f"--ExportPlugin.to={export}"],
         cwd=workdir,
         capture_output=True,
         text=True,

@@ -10,33 +10,33 @@ ROOT = Path(__file__).resolve().parent.parent
 STUDENT_PACKAGES = {"torch", "numpy", "matplotlib", "tqdm", "jupyter", "nbgrader"}
 
 
-def _pins(lines):
-    pins = {}
+def pins(lines) -> dict[str, str]:
+    found = {}
     for line in lines:
         line = line.split("#", 1)[0].strip().removeprefix("- ").strip()
         if "==" in line:
             name, version = line.split("==", 1)
-            pins[name.strip().lower()] = version.strip()
-    return pins
+            found[name.strip().lower()] = version.strip()
+    return found
 
 
-def _requirements(path: Path) -> list[str]:
+def requirement_lines(path: Path) -> list[str]:
     """The requirement lines of ``path``, with its ``-r`` includes expanded (relative to its folder, as pip does)."""
     lines = []
     for line in path.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
         if line.startswith("-r "):
-            lines += _requirements(path.parent / line.removeprefix("-r ").strip())
+            lines += requirement_lines(path.parent / line.removeprefix("-r ").strip())
         elif line:
             lines.append(line)
     return lines
 
 
 def test_environment_yml_pip_section_matches_requirements_txt():
-    requirements = _pins(_requirements(ROOT / "requirements.txt"))
+    requirements = pins(requirement_lines(ROOT / "requirements.txt"))
     environment = (ROOT / "environment.yml").read_text()
     pip_section = environment.split("- pip:", 1)[1].splitlines()
-    assert _pins(pip_section) == requirements
+    assert pins(pip_section) == requirements
 
 
 def test_environment_yml_is_conda_forge_python_311():
@@ -46,19 +46,19 @@ def test_environment_yml_is_conda_forge_python_311():
 
 
 def test_every_requirement_is_pinned_exactly_and_torch_is_the_local_cpu_build():
-    requirements = _requirements(ROOT / "requirements.txt")
+    requirements = requirement_lines(ROOT / "requirements.txt")
     assert all("==" in line for line in requirements), "pin every package exactly"
     assert "torch==2.13.0" in requirements
     for package in ("torch", "numpy", "matplotlib", "tqdm", "jupyter", "nbgrader", "nbval"):
-        assert package in _pins(requirements)
+        assert package in pins(requirements)
 
 
 def test_students_pin_only_what_the_notebook_and_nbgrader_need_and_instructors_include_them():
-    students = _requirements(ROOT / STUDENT_REQUIREMENTS)
+    students = requirement_lines(ROOT / STUDENT_REQUIREMENTS)
     assert all("==" in line for line in students), "pin every package exactly"
-    assert set(_pins(students)) == STUDENT_PACKAGES
+    assert set(pins(students)) == STUDENT_PACKAGES
     assert "-r source/realnvp/requirements.txt" in (ROOT / "requirements.txt").read_text().splitlines()
-    assert _pins(students).items() <= _pins(_requirements(ROOT / "requirements.txt")).items()
+    assert pins(students).items() <= pins(requirement_lines(ROOT / "requirements.txt")).items()
 
 
 def test_environment_yml_installs_this_repository_last_so_notebooks_can_import_course():

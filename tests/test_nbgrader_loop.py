@@ -26,6 +26,7 @@ import pytest
 
 from autograder.notebooks import ASSIGNMENT, RELEASE, code_stub, copy_course, fill_stub, load_answers, run_nbgrader
 from tests.conftest import ROOT
+from tests.nbgrader_export import nbgrader_export
 
 COURSE_ID = "realnvp-course"
 ANSWER_OF = {"ada": "correct", "bob": "logdet_sign"}  # bob flips the log-determinant's sign
@@ -88,9 +89,7 @@ def outputs(nb: nbformat.NotebookNode, kind: str) -> list[nbformat.NotebookNode]
 
 def export(course: Path) -> dict[str, dict[str, str]]:
     """``nbgrader export`` in the course root, with no extra flags: student id -> row."""
-    run_nbgrader(course, "export", "--ExportPlugin.to=export.csv")
-    with (course / "export.csv").open() as handle:
-        return {row["student_id"]: row for row in csv.DictReader(handle)}
+    return {row["student_id"]: row for row in nbgrader_export(None, course)}
 
 
 @dataclass

@@ -15,14 +15,10 @@ import pytest
 
 from autograder.notebooks import RELEASE, STUDENT_REQUIREMENTS
 from tests.conftest import ROOT
+from tests.test_environment import pins, requirement_lines
 
 RELEASED = ROOT / RELEASE.parent
 PATH_IN_TEXT = re.compile(r"`([\w./-]+\.(?:py|txt|ipynb|csv|json))`")
-
-
-def student_distributions() -> set[str]:
-    lines = (ROOT / STUDENT_REQUIREMENTS).read_text().splitlines()
-    return {line.split("==")[0].strip().lower() for line in lines if "==" in line.split("#")[0]}
 
 
 def released_sources(folder: Path) -> dict[str, str]:
@@ -47,7 +43,7 @@ def imported_modules(source: str) -> set[str]:
 
 def unresolved_imports(folder: Path) -> dict[str, set[str]]:
     """Imports that neither the standard library, the students' pinned packages nor the folder's files provide."""
-    pinned = student_distributions()
+    pinned = set(pins(requirement_lines(ROOT / STUDENT_REQUIREMENTS)))
     providers = importlib.metadata.packages_distributions()
     local = {path.stem for path in folder.glob("*.py")} | {path.parent.name for path in folder.glob("*/__init__.py")}
 
