@@ -1,17 +1,27 @@
 """From a submitted notebook file to the Python module the grader runs.
 
-Grading reads what the student wrote, not nbgrader's cell metadata: every
-code cell is considered, in order, whatever its metadata says, and only the
-top-level definitions are kept (imports, functions, classes and assignments of
-literal values). Training loops, plots and test cells are left out, so a
-notebook with deleted, edited, reordered or extra cells is graded on its
-``CouplingLayer`` alone.
+Grading reads what the student wrote, not nbgrader's cell metadata: every code
+cell is read, in order, whatever its metadata says. The module is a dependency
+slice of the notebook's top-level statements: those that define a name the
+graded classes (``CouplingLayer`` and ``RealNVP``, which the probe builds) use,
+directly or through other kept definitions, in notebook order. An import, an
+alias (``EXP = torch.exp``), a computed constant, a helper function or object
+is kept when the graded code needs it; a statement that defines nothing the
+graded code needs (a training run, a plot, ``torch.manual_seed(0)``, a test
+cell, scratch work) is left out, so a hang there costs nothing.
+
+A name the graded code needs but that no readable statement defines is reported
+with the reason in words, so a ``NameError`` in the feedback can say why.
 """
 
 from __future__ import annotations
 
 import ast
+import builtins
 import json
+import re
+import symtable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from IPython.core.inputtransformer2 import TransformerManager
@@ -19,11 +29,52 @@ from IPython.core.inputtransformer2 import TransformerManager
 from autograder.wire import AST_LOCK
 
 REQUIRED_CLASS = "CouplingLayer"
-_DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+GRADED_NAMES = (REQUIRED_CLASS, "RealNVP")  # what probe.py builds from the module's namespace
+# Cell magics that run their body as Python in the notebook's namespace.
+PYTHON_CELL_MAGICS = ("time", "capture")
+_COMPREHENSIONS = ("listcomp", "setcomp", "dictcomp", "genexpr")
+_BUILTINS = frozenset(dir(builtins))
+_NAME_ERROR = re.compile(r"NameError: name '(\w+)' is not defined")
 
 
 class InvalidSubmission(Exception):
     """The file cannot be graded at all; the message says why, in a sentence."""
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One top-level statement and the names it binds and reads at module level."""
+
+    cell: str  # which cell, in words
+    source: str
+    binds: frozenset[str]  # names it may (re)bind
+    kills: frozenset[str]  # names it always rebinds, so no earlier binding survives it
+    immediate: frozenset[str]  # names read while it runs
+    deferred: frozenset[str]  # names read later, when the functions it defines are called
+    star: bool = False  # ``from m import *``: it may bind any name
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    cell: str  # which cell, in words
+    source: str
+    reason: str  # completes "<cell> ..."
+
+
+@dataclass(frozen=True)
+class SubmissionModule:
+    """What the sandbox runs, and why each name it needs but lacks is missing."""
+
+    source: str
+    missing: dict[str, str] = field(default_factory=dict)
+
+    def explain(self, error: str) -> str:
+        """``error`` with the reason added when it is a ``NameError`` for a name the grader could not provide."""
+        match = _NAME_ERROR.search(error)
+        if match is None or match.group(1) not in self.missing:
+            return error
+        name = match.group(1)
+        return f"{error}. The grader could not define {name}: {self.missing[name]}"
 
 
 def read_cells(path: Path) -> list[str]:
@@ -51,57 +102,205 @@ def read_cells(path: Path) -> list[str]:
     return sources
 
 
-def _is_literal(node: ast.Assign | ast.AnnAssign) -> bool:
-    """A value spelled out in the code: it cannot train, plot or depend on what was left out."""
-    if node.value is None:
-        return True
+# --- one statement -----------------------------------------------------------------------------
+
+
+def _target_names(target: ast.expr) -> set[str]:
+    if isinstance(target, ast.Name):
+        return {target.id}
+    if isinstance(target, ast.Tuple | ast.List):
+        return set().union(*(_target_names(element) for element in target.elts))
+    if isinstance(target, ast.Starred):
+        return _target_names(target.value)
+    return set()
+
+
+def _kills(node: ast.stmt) -> set[str]:
+    """Names the statement binds on every run, whatever they were bound to before."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return {node.name}
+    if isinstance(node, ast.Assign):
+        return set().union(*(_target_names(target) for target in node.targets))
+    if isinstance(node, ast.AnnAssign) and node.value is not None:
+        return _target_names(node.target)
+    if isinstance(node, ast.ImportFrom):
+        return {alias.asname or alias.name for alias in node.names}
+    if isinstance(node, ast.Import):  # ``import a`` keeps the submodules an earlier ``import a.b`` loaded
+        return {alias.asname for alias in node.names if alias.asname}
+    return set()
+
+
+def _base_name(target: ast.expr) -> str | None:
+    while isinstance(target, ast.Attribute | ast.Subscript):
+        target = target.value
+    return target.id if isinstance(target, ast.Name) else None
+
+
+def _modified(node: ast.stmt) -> set[str]:
+    """Names whose object the statement changes: ``X.attr = ...``, ``X[k] += ...``, ``setattr(X, ...)``."""
+    targets: list[ast.expr] = []
+    if isinstance(node, ast.Assign | ast.Delete):
+        targets = list(node.targets)
+    elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+        targets = [node.target]
+    elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        call = node.value
+        if isinstance(call.func, ast.Name) and call.func.id in ("setattr", "delattr") and call.args:
+            targets = [ast.Attribute(value=call.args[0], attr="", ctx=ast.Store())]
+    names = {_base_name(target) for target in targets if isinstance(target, ast.Attribute | ast.Subscript)}
+    return {name for name in names if name is not None}
+
+
+def _reads(table: symtable.SymbolTable, later: bool, immediate: set[str], deferred: set[str]) -> None:
+    """Global names read in ``table`` and its children: a function's body runs later, a class body now."""
+    for symbol in table.get_symbols():
+        if symbol.is_referenced() and (symbol.is_global() or table.get_type() == "module"):
+            (deferred if later else immediate).add(symbol.get_name())
+    for child in table.get_children():
+        runs_later = child.get_type() == "function" and child.get_name() not in _COMPREHENSIONS
+        _reads(child, later or runs_later, immediate, deferred)
+
+
+def _segment(node: ast.stmt, python: str, lines: list[str]) -> str:
+    decorators = getattr(node, "decorator_list", [])
+    if decorators:  # a decorated definition starts at its first decorator, at the start of a line
+        return "\n".join(lines[min(d.lineno for d in decorators) - 1 : node.end_lineno])
+    return ast.get_source_segment(python, node) or ""
+
+
+def _statement(cell: str, node: ast.stmt, python: str, lines: list[str]) -> Statement:
+    source = _segment(node, python, lines)
+    table = symtable.symtable(source, "cell", "exec")
+    binds = {s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported()}
+    if isinstance(node, ast.AnnAssign) and node.value is None:
+        binds = set()  # ``x: int`` only annotates
+    immediate: set[str] = set()
+    deferred: set[str] = set()
+    _reads(table, False, immediate, deferred)
+    if isinstance(node, ast.AugAssign):
+        immediate |= _target_names(node.target)
+    star = isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names)
+    return Statement(
+        cell,
+        source,
+        frozenset(binds | _modified(node)),
+        frozenset(_kills(node) & binds),
+        frozenset(immediate),
+        frozenset(deferred),
+        star,
+    )
+
+
+# --- one cell ----------------------------------------------------------------------------------
+
+
+def _cell_python(cell: str, transformer: TransformerManager) -> str:
+    """The cell as IPython runs it; the body of a ``%%time`` or ``%%capture`` cell, which runs as Python."""
+    first, _, body = cell.lstrip().partition("\n")
+    if first.startswith("%%"):
+        magic = first[2:].split(maxsplit=1)[0] if first[2:].strip() else ""
+        if magic not in PYTHON_CELL_MAGICS:
+            raise ValueError(f"is a %%{magic} cell (those run only in Jupyter, not in plain Python)")
+        return _cell_python(body, transformer)
+    return transformer.transform_cell(cell)
+
+
+def _cell_name(number: int, cell: str) -> str:
+    """How a student finds the cell: its number among the code cells, and its first line."""
+    first = next((line.strip() for line in cell.splitlines() if line.strip()), "")
+    return f"code cell {number} (the one that starts `{first[:60]}`)" if first else f"code cell {number}"
+
+
+def _cell_statements(name: str, cell: str, transformer: TransformerManager) -> list[Statement]:
+    """The cell's top-level statements; ``ValueError`` says why the cell cannot be read."""
     try:
-        ast.literal_eval(node.value)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return False
-    return True
+        python = _cell_python(cell, transformer)
+        tree = ast.parse(python)
+        lines = python.splitlines()
+        return [_statement(name, node, python, lines) for node in tree.body]
+    except SyntaxError as error:
+        raise ValueError(f"has a syntax error ({error.msg}, line {error.lineno})") from None
+    except (RecursionError, MemoryError):
+        raise ValueError("is nested too deeply to read") from None
 
 
-def _kept(node: ast.stmt) -> bool:
-    if isinstance(node, _DEFINITIONS):
-        return True
-    return isinstance(node, ast.Assign | ast.AnnAssign) and _is_literal(node)
+# --- the slice ---------------------------------------------------------------------------------
 
 
-def _kept_sources(tree: ast.Module, lines: list[str]) -> list[str]:
-    """The source lines of the cell's kept top-level statements, decorators included."""
-    kept = []
-    for node in tree.body:
-        if _kept(node):
-            start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
-            kept.append("\n".join(lines[start - 1 : node.end_lineno]))
-    return kept
+def _slice(statements: list[Statement], roots: tuple[str, ...]) -> tuple[list[int], dict[str, int]]:
+    """The kept statements' indices, and each needed name no statement before its use binds (with that use).
+
+    A name is needed at a point: where a kept statement reads it while running, or at the end (the
+    grader's checks run after the whole module). Every binder of it before that point is kept, back to
+    the last one that rebinds it whatever came before. A function's body may run wherever the function
+    is needed and at the end, so the names it reads are needed at both.
+    """
+    end = len(statements)
+    kept: set[int] = set()
+    unbound: dict[str, int] = {}
+    todo = [(name, end) for name in roots]
+    seen: set[tuple[str, int]] = set()
+    while todo:
+        name, point = todo.pop()
+        if (name, point) in seen:
+            continue
+        seen.add((name, point))
+        found = False
+        for index in range(point - 1, -1, -1):
+            statement = statements[index]
+            if name not in statement.binds and not statement.star:
+                continue
+            found = True
+            kept.add(index)
+            todo += [(read, index) for read in statement.immediate]
+            todo += [(read, at) for read in statement.deferred for at in {point, end}]
+            if name in statement.kills:
+                break
+        if not found and name not in _BUILTINS:
+            unbound[name] = min(point, unbound.get(name, end))
+    return sorted(kept), unbound
 
 
-def module_source(cells: list[str]) -> str:
-    """The top-level definitions of all cells as one module; raise if there is no CouplingLayer."""
+def _why_missing(name: str, use: int, statements: list[Statement], unreadable: list[Unreadable]) -> str:
+    if name == "get_ipython":
+        return "IPython magics and shell commands (% and !) do not run when grading; write that line in plain Python"
+    binders = [s.cell for s in statements if name in s.binds]
+    if binders and use < len(statements):
+        return (
+            f"{statements[use].cell} uses it before {binders[0]} defines it; "
+            "run your notebook from the top (Restart & Run All) to see the same error"
+        )
+    for cell in unreadable:
+        if re.search(rf"\b{re.escape(name)}\b", cell.source):
+            return f"it is defined only in {cell.cell}, which {cell.reason}"
+    return (
+        "no top-level statement of your notebook defines it (names made by exec, globals() or a "
+        "function's global statement are not seen by the grader)"
+    )
+
+
+def module_source(cells: list[str]) -> SubmissionModule:
+    """The statements the graded classes need, as one module; raise if there is no CouplingLayer."""
     transformer = TransformerManager()
-    kept: list[str] = []
-    problems: list[str] = []
+    statements: list[Statement] = []
+    unreadable: list[Unreadable] = []
     for number, cell in enumerate(cells, start=1):
+        name = _cell_name(number, cell)
         try:
             with AST_LOCK:
-                python = transformer.transform_cell(cell)
-                tree = ast.parse(python)
-                kept += _kept_sources(tree, python.splitlines())
-        except (SyntaxError, ValueError) as error:
-            problems.append(f"code cell {number} has a syntax error: {getattr(error, 'msg', error)}")
-        except (RecursionError, MemoryError):
-            problems.append(f"code cell {number} is nested too deeply to read")
-    source = "\n\n".join(kept) + "\n"
-    with AST_LOCK:
-        defined = {node.name for node in ast.parse(source).body if isinstance(node, ast.ClassDef)}
-    if REQUIRED_CLASS not in defined:
-        detail = f" ({'; '.join(problems)})" if problems else ""
-        raise InvalidSubmission(f"the notebook defines no class {REQUIRED_CLASS}{detail}")
-    return source
+                statements += _cell_statements(name, cell, transformer)
+        except ValueError as error:
+            unreadable.append(Unreadable(name, cell, str(error)))
+    if not any(REQUIRED_CLASS in statement.binds for statement in statements):
+        problems = "; ".join(f"{cell.cell} {cell.reason}" for cell in unreadable)
+        raise InvalidSubmission(
+            f"the notebook defines no class {REQUIRED_CLASS}" + (f" ({problems})" if problems else "")
+        )
+    kept, unbound = _slice(statements, GRADED_NAMES)
+    missing = {name: _why_missing(name, use, statements, unreadable) for name, use in unbound.items()}
+    return SubmissionModule("\n\n".join(statements[index].source for index in kept) + "\n", missing)
 
 
-def submission_module(path: Path) -> str:
+def submission_module(path: Path) -> SubmissionModule:
     """What the sandbox runs for the notebook at ``path``."""
     return module_source(read_cells(path))

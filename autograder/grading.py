@@ -128,10 +128,11 @@ class Grader:
             module = submission_module(submission.path)
         except InvalidSubmission as error:
             return row("invalid", str(error))
-        outcome = sandbox.run(module, self.cases_blob)
+        outcome = sandbox.run(module.source, self.cases_blob)
         if outcome.status != "ok":
-            return row(outcome.status, outcome.message)
-        return row("ok", "", self.judge(outcome.arrays, outcome.meta))
+            return row(outcome.status, module.explain(outcome.message))
+        errors = {key: module.explain(error) for key, error in outcome.meta["errors"].items()}
+        return row("ok", "", self.judge(outcome.arrays, {**outcome.meta, "errors": errors}))
 
     def grade(self, submissions: list[Submission], progress: Callable[[], None] = lambda: None) -> list[Graded]:
         """Every submission graded, in the order given; one sandbox per worker thread."""

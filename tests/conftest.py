@@ -24,9 +24,9 @@ os.environ["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"
 def namespace_for():
     """The classes of a filled-in release notebook, defined in this process."""
 
-    def build(answer: str) -> dict:
+    def build(answer: str, above: str = "") -> dict:
         namespace: dict = {}
-        exec(compile(module_for(answer), "submission.py", "exec"), namespace)
+        exec(compile(module_for(answer, above), "submission.py", "exec"), namespace)
         return namespace
 
     return build

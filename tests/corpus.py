@@ -46,6 +46,7 @@ class Entry:
     passed: frozenset[str]
     answer: str = SOLUTION
     prelude: str = ""  # code run once, at the top of CouplingLayer's class body
+    above: str = ""  # a code cell of the student's own, just above CouplingLayer's cell
     tamper: Callable[[dict], dict | bytes] | None = None
     raw: bytes | None = None
     message: str = ""  # a fragment the grade's message must contain
@@ -171,6 +172,59 @@ CORPUS: dict[str, Entry] = {
         ALL,
         "import warnings, sys\nprint('debug: shapes', x.shape)\nprint('to stderr', file=sys.stderr)\n"
         "warnings.warn('a warning from the student')\n" + SOLUTION,
+    ),
+    # Correct answers that use the student's own top-level definitions: the grader keeps what the class needs.
+    "correct_top_level_alias": Entry(
+        "ok", ALL, "y = x_masked + (1 - mask) * (x * EXP(s) + t)\n" + CORRECT_LOG_DET, above="EXP = torch.exp"
+    ),
+    "correct_computed_constant": Entry(
+        "ok",
+        ALL,
+        "s = torch.clamp(s, max=MAX_LOG_SCALE)\n" + SOLUTION,
+        above="import math\n\nMAX_LOG_SCALE = math.log(1e6)  # exp(s) stays below a million",
+    ),
+    "correct_device_at_top": Entry(
+        "ok",
+        ALL,
+        "free = torch.ones(x.shape[1], device=DEVICE, dtype=x.dtype) - mask\n"
+        "y = x_masked + free * (x * torch.exp(s) + t)\nlog_det_J = (free * s).sum(dim=1)\n",
+        above='DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")',
+    ),
+    "correct_helpers_through_helpers": Entry(
+        "ok",
+        ALL,
+        "y = x_masked + (1 - mask) * affine(x, s, t)\nlog_det_J = log_det(s, mask)\n",
+        above=(
+            "def affine(x, s, t):\n    return scale(x, s) + t\n\n\n"
+            "def scale(x, s):\n    return x * EXP(s)\n\n\n"
+            "def log_det(s, mask):\n    return SUM((1 - mask) * s, dim=1)\n\n\n"
+            "EXP, SUM = torch.exp, torch.sum"
+        ),
+    ),
+    "correct_helper_object": Entry(
+        "ok",
+        ALL,
+        "y = x_masked + (1 - mask) * AFFINE.forward(x, s, t)\nlog_det_J = AFFINE.log_det(s, mask)\n",
+        above=(
+            "class Affine:\n    def forward(self, x, s, t):\n        return x * torch.exp(s) + t\n\n"
+            "    def log_det(self, s, mask):\n        return ((1 - mask) * s).sum(dim=1)\n\n\nAFFINE = Affine()"
+        ),
+    ),
+    "correct_hang_elsewhere": Entry(
+        "ok", ALL, above="import time\n\nwhile True:  # nothing graded needs this cell\n    time.sleep(1)"
+    ),
+    "hang_in_needed_constant": Entry(
+        "timeout",
+        NONE,
+        "s = s * SCALE\n" + SOLUTION,
+        above="import time\n\n\ndef slow_scale():\n    time.sleep(10**6)\n\n\nSCALE = slow_scale()",
+    ),
+    "name_in_unreadable_cell": Entry(
+        "ok",
+        NONE,
+        "y = x_masked + (1 - mask) * (x * EXP(s) + t)\n" + CORRECT_LOG_DET,
+        above="EXP = torch.exp\nprint 'defined'",
+        hints={"forward_y": "The grader could not define EXP: it is defined only in code cell"},
     ),
     # The common mistakes, each with the part it keeps.
     "logdet_sign": Entry(
@@ -320,11 +374,16 @@ def _indent_of(line: str) -> str:
     return line[: len(line) - len(line.lstrip())]
 
 
-def fill_stub(release: nbformat.NotebookNode, answer: str, prelude: str = "") -> nbformat.NotebookNode:
-    """The release notebook with the stub replaced by ``answer`` and ``prelude`` run in the class body."""
+def fill_stub(release: nbformat.NotebookNode, answer: str, prelude: str = "", above: str = "") -> nbformat.NotebookNode:
+    """The release notebook with the stub replaced by ``answer``, ``prelude`` run in the class body and
+    ``above`` in a new cell before the class's."""
     notebook = notebooks.fill_stub(release, notebooks.code_stub(ROOT), answer.strip("\n"))
+    (cell,) = [cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("solution")]
+    if above:
+        notebook.cells.insert(
+            notebook.cells.index(cell), nbformat.v4.new_code_cell(above.strip("\n"), id="student-cell")
+        )
     if prelude:
-        (cell,) = [cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("solution")]
         lines = cell.source.splitlines()
         header = next(i for i, line in enumerate(lines) if line.startswith("class CouplingLayer"))
         lines[header + 1 : header + 1] = textwrap.indent(
@@ -337,7 +396,7 @@ def fill_stub(release: nbformat.NotebookNode, answer: str, prelude: str = "") ->
 def notebook_bytes(entry: Entry, release: nbformat.NotebookNode, workdir: Path) -> bytes:
     if entry.raw is not None:
         return entry.raw
-    notebook = fill_stub(release, entry.answer, entry.prelude.replace(WORKDIR, str(workdir)))
+    notebook = fill_stub(release, entry.answer, entry.prelude.replace(WORKDIR, str(workdir)), entry.above)
     tampered = entry.tamper(notebook) if entry.tamper is not None else notebook
     return tampered if isinstance(tampered, bytes) else json.dumps(tampered, indent=1).encode()
 
@@ -380,7 +439,7 @@ def _release() -> nbformat.NotebookNode:
     return nbformat.read(RELEASE, as_version=4)
 
 
-def module_for(answer: str) -> str:
+def module_for(answer: str, above: str = "") -> str:
     """The module the grader runs for the release notebook with ``answer`` in place of the stub."""
-    notebook = fill_stub(_release(), answer)
-    return module_source([cell.source for cell in notebook.cells if cell.cell_type == "code"])
+    notebook = fill_stub(_release(), answer, above=above)
+    return module_source([cell.source for cell in notebook.cells if cell.cell_type == "code"]).source
