@@ -33,6 +33,7 @@ from autograder.notebooks import (
     run_nbgrader,
 )
 from course.recipes import COURSE_RECIPE, SEED_RECIPE
+from tests.corpus import write_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTS = ("forward_y", "log_det_J", "round_trip")
@@ -54,6 +55,14 @@ EXPECTED_SCORES = {
     "shift_then_scale":   (0,        4,         0),
     "unimplemented":      (0,        0,         0),
 }  # fmt: skip
+# Honest answers from the corpus that use the student's own top-level definitions: full marks from both.
+TOP_LEVEL_ANSWERS = (
+    "correct_top_level_alias",
+    "correct_computed_constant",
+    "correct_device_at_top",
+    "correct_helpers_through_helpers",
+    "correct_helper_object",
+)
 
 
 def read(path: Path) -> nbformat.NotebookNode:
@@ -154,16 +163,25 @@ def test_nbgrader_validate_invert_passes_the_release(tmp_path: Path):
 
 
 @pytest.fixture(scope="module")
-def autograded_scores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[float, ...]]:
-    """Points per part for each example, from stock ``nbgrader autograde`` in a fresh course."""
+def stock_course(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh course where stock ``nbgrader autograde`` graded the examples and the top-level answers."""
     course = copy_course(ROOT, tmp_path_factory.mktemp("course"))
     run_nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
     shutil.copytree(ROOT / SUBMITTED, course / "submitted")
+    for name, path in write_corpus(tmp_path_factory.mktemp("corpus"), list(TOP_LEVEL_ANSWERS)).items():
+        (course / "submitted" / name / ASSIGNMENT).mkdir(parents=True)
+        shutil.move(path, course / "submitted" / name / ASSIGNMENT / RELEASE.name)
     run_nbgrader(course, "autograde", ASSIGNMENT, "--force")
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+    return course
+
+
+@pytest.fixture(scope="module")
+def autograded_scores(stock_course: Path) -> dict[str, tuple[float, ...]]:
+    """Points per part for each submission, as stock ``nbgrader autograde`` recorded them."""
+    with Gradebook(f"sqlite:///{stock_course / 'gradebook.db'}") as gradebook:
         return {
             student: tuple(gradebook.find_grade(part, "realnvp", ASSIGNMENT, student).score for part in PARTS)
-            for student in EXPECTED_SCORES
+            for student in [*EXPECTED_SCORES, *TOP_LEVEL_ANSWERS]
         }
 
 
@@ -177,9 +195,17 @@ def test_stock_nbgrader_autograde_scores_each_part(autograded_scores, student):
     assert scores == dict(zip(PARTS, EXPECTED_SCORES[student], strict=True))
 
 
-def test_the_autograder_agrees_with_stock_nbgrader_on_every_example(autograded_scores, tmp_path: Path):
+@pytest.mark.parametrize("student", TOP_LEVEL_ANSWERS)
+def test_stock_nbgrader_autograde_gives_full_marks_to_answers_using_top_level_definitions(autograded_scores, student):
+    assert autograded_scores[student] == tuple(POINTS[part] for part in PARTS)
+
+
+def test_the_autograder_agrees_with_stock_nbgrader_on_every_honest_submission(
+    stock_course: Path, autograded_scores, tmp_path: Path
+):
+    submitted = stock_course / "submitted"
     run = subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", str(ROOT / SUBMITTED), "--course", str(tmp_path)],
+        [sys.executable, "-m", "autograder", "grade", str(submitted), "--course", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=600,
