@@ -41,6 +41,7 @@ class Verdict:
     passed: bool
     hint: str = ""
     student_error: str = ""
+    mistake: str = ""  # the hint without its case, with the kind of error raised: alike for every student
 
     @property
     def message(self) -> str:
@@ -239,6 +240,11 @@ _CHECKS: dict[str, Callable[[Case, _Expected, _Observed, Mapping[str, str]], Non
 }
 
 
+def _mistake(failure: _Failed) -> str:
+    error_type = failure.student_error.split(":", 1)[0].split(" (", 1)[0]
+    return f"{failure.hint} ({error_type})" if error_type.isidentifier() else failure.hint
+
+
 class Judge:
     """Verdicts for one set of cases; the reference's answers are computed once and reused."""
 
@@ -259,7 +265,7 @@ class Judge:
                     _CHECKS[part](case, self._expected[case.name], _Observed(case, arrays, errors), notes)
                 except _Failed as failure:
                     hint = f"{failure.hint} (on {case.describe()})"
-                    verdicts[part] = Verdict(part, False, hint, failure.student_error)
+                    verdicts[part] = Verdict(part, False, hint, failure.student_error, _mistake(failure))
                     break
         return verdicts
 

@@ -6,13 +6,14 @@ import argparse
 import dataclasses
 import os
 import sys
+import time
 from pathlib import Path
 
 from nbclient.exceptions import CellExecutionError
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
-from autograder import gradebook, gradescope, reports
+from autograder import class_report, gradebook, gradescope, reports
 from autograder.course_root import CourseError, load_course
 from autograder.gradebook import GradebookError
 from autograder.grading import Grader, GraderError, find_submissions
@@ -38,7 +39,11 @@ def _parser() -> argparse.ArgumentParser:
         help="nbgrader's course root, whose nbgrader_config.py names the gradebook, the folders and the late "
         "policy (default: the current folder)",
     )
-    grade.add_argument("--out", type=Path, help="folder for grades.csv, feedback/, results/ (default: COURSE/graded)")
+    grade.add_argument(
+        "--out",
+        type=Path,
+        help="folder for grades.csv, report.html, class_counts.csv, feedback/, results/ (default: COURSE/graded)",
+    )
     grade.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel sandboxes (default: cores)")
     grade.add_argument("--timeout", type=float, default=Limits.timeout_s, help="seconds per submission")
     grade.add_argument("--memory", type=int, default=Limits.memory_mb, help="MB of memory per submission")
@@ -64,13 +69,18 @@ def grade(args: argparse.Namespace) -> int:
     if args.submissions is None and not course.submitted.is_dir():
         raise GraderError(f"{course.submitted} does not exist: `nbgrader collect {ASSIGNMENT}` puts submissions there")
     submissions = find_submissions(args.submissions or course.submitted)
-    for warning in [isolation(), *(submission.warning for submission in submissions)]:
+    isolation_warning = isolation()
+    for warning in [isolation_warning, *(submission.warning for submission in submissions)]:
         if warning:
             print(f"WARNING: {warning}", file=sys.stderr)
     limits = Limits(timeout_s=args.timeout, memory_mb=args.memory)
     grader = Grader(points, limits, args.workers)
+    start = time.monotonic()
     with tqdm(total=len(submissions), desc="Grading", unit="notebook") as bar:
         rows = grader.grade(submissions, progress=bar.update)
+    figures = class_report.RunFigures(
+        time.monotonic() - start, grader.workers, limits.timeout_s, limits.memory_mb, isolation_warning
+    )
     try:
         penalties = gradebook.record(rows, points, db_url, course)
         failure = None
@@ -79,8 +89,9 @@ def grade(args: argparse.Namespace) -> int:
     rows = [dataclasses.replace(row, late_penalty=penalties.get(row.student_id)) for row in rows]
     out.mkdir(parents=True, exist_ok=True)
     reports.write_reports(rows, out)
-    print(reports.score_table(rows))
-    print(reports.summary(rows))
+    class_report.write_class_report(rows, out, figures)
+    print(class_report.score_table(rows))
+    print(class_report.summary(rows))
     if failure is not None:
         where = gradebook.masked(db_url)
         print(
@@ -90,7 +101,7 @@ def grade(args: argparse.Namespace) -> int:
         )
         return 2
     released = reports.write_course_feedback(rows, submissions, course)
-    written = f"{out / 'grades.csv'}, {out / 'feedback'}/, {out / 'results'}/"
+    written = f"{out / 'grades.csv'}, {out / class_report.REPORT}, {out / 'feedback'}/, {out / 'results'}/"
     print(f"Wrote {written} and the gradebook at {gradebook.masked(db_url)}.")
     if released:
         print(

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from autograder import reports
 from autograder.checks import PARTS
-from autograder.grading import Graded, Grader, Submission
+from autograder.grading import Graded, Grader, Submission, iter_parts
 from autograder.notebooks import COURSE_PACKAGE, STUDENT_REQUIREMENTS
 from autograder.points import read_points
 from autograder.sandbox import Limits, isolation
@@ -163,6 +163,17 @@ def _grade(root: Path, points: dict[str, float], limits: Limits) -> Graded:
     return Grader(points, limits, workers=1).grade([upload])[0]
 
 
+def log_lines(row: Graded) -> list[str]:
+    """What staff search Gradescope's hidden log for: each mistake the grader named, or why nothing was graded."""
+    if row.status != "ok":
+        return [f"not graded: {row.status}: {row.message}"]
+    return [
+        f"mistake: {part}: {verdict.mistake or verdict.hint}"
+        for part, _, _, verdict in iter_parts(row)
+        if verdict is not None and not verdict.passed
+    ]
+
+
 def run(root: Path = ROOT, limits: Limits | None = None) -> dict:
     """Grade ``root/submission`` and write ``root/results/results.json``, whatever happens; returns it."""
     start = time.monotonic()
@@ -173,6 +184,7 @@ def run(root: Path = ROOT, limits: Limits | None = None) -> dict:
         row = _grade(root, points, limits or Limits())
         data = results(row, time.monotonic() - start)
         print(f"graded: status {row.status}, score {row.score:g} / {row.max_score:g}", flush=True)
+        print(*log_lines(row), sep="\n", flush=True)
     except Exception as error:  # whatever broke, the student gets a results.json that says so
         traceback.print_exc(file=sys.stdout)  # the log for the staff: stdout_visibility is hidden
         data = crash_results(points, error)

@@ -11,7 +11,6 @@ import csv
 import html
 import json
 import shutil
-from collections import Counter
 from pathlib import Path
 
 from autograder.checks import PARTS, Verdict
@@ -35,7 +34,7 @@ STATUS_WORDS = {
 }
 
 
-def _number(value: float) -> str:
+def number(value: float) -> str:
     return f"{value:g}"
 
 
@@ -48,9 +47,9 @@ def write_csv(rows: list[Graded], path: Path) -> None:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
         for row in rows:
-            scores = [_number(row.part_score(part)) for part in PARTS]
+            scores = [number(row.part_score(part)) for part in PARTS]
             penalty = row.late_penalty or 0
-            totals = [_number(row.raw_score), _number(penalty), _number(row.score), _number(row.max_score)]
+            totals = [number(row.raw_score), number(penalty), number(row.score), number(row.max_score)]
             writer.writerow([row.student_id, _timestamp(row), *totals, *scores, row.status, row.message])
 
 
@@ -105,8 +104,8 @@ def _late_html(row: Graded) -> str:
     if not row.late_penalty:
         return submitted + "</p>\n"
     return (
-        f"{submitted} It was late: score {_number(row.raw_score)}, late penalty {_number(row.late_penalty)}, "
-        f"final score {_number(row.score)} / {_number(row.max_score)}.</p>\n"
+        f"{submitted} It was late: score {number(row.raw_score)}, late penalty {number(row.late_penalty)}, "
+        f"final score {number(row.score)} / {number(row.max_score)}.</p>\n"
     )
 
 
@@ -124,13 +123,13 @@ def feedback_html(row: Graded) -> str:
                 body += f"<p>Your code raised:</p><pre>{html.escape(verdict.student_error)}</pre>"
         parts.append(
             f'<div class="part {"passed" if passed else "failed"}">'
-            f"<h2>{html.escape(part)}: {_number(score)} / {_number(max_score)}</h2>{body}</div>"
+            f"<h2>{html.escape(part)}: {number(score)} / {number(max_score)}</h2>{body}</div>"
         )
     return _PAGE.format(
         late=_late_html(row),
         student=html.escape(row.student_id),
-        score=_number(row.score),
-        max_score=_number(row.max_score),
+        score=number(row.score),
+        max_score=number(row.max_score),
         status=html.escape(status),
         parts="\n".join(parts),
     )
@@ -164,44 +163,3 @@ def write_course_feedback(rows: list[Graded], submissions: list[Submission], cou
         page.write_text(feedback_html(row), encoding="utf-8")
         written.append(page)
     return written
-
-
-def summary(rows: list[Graded]) -> str:
-    """Counts per status and the (final) score distribution, for the end of a run."""
-    if not rows:
-        return "No submissions found."
-    statuses = Counter(row.status for row in rows)
-    scores = Counter(row.score for row in rows)
-    max_score = _number(rows[0].max_score)
-    mean = sum(row.score for row in rows) / len(rows)
-    lines = [
-        f"{len(rows)} submissions: " + ", ".join(f"{count} {status}" for status, count in sorted(statuses.items())),
-        f"mean score {mean:.2f} / {max_score}",
-        "score distribution: "
-        + ", ".join(f"{_number(score)}/{max_score} x{count}" for score, count in sorted(scores.items(), reverse=True)),
-    ]
-    late = [row for row in rows if row.late_penalty]
-    if late:
-        points = _number(sum(row.late_penalty for row in late))
-        lines.append(f"late penalties: {len(late)} submissions, {points} points in all")
-    return "\n".join(lines)
-
-
-def score_table(rows: list[Graded]) -> str:
-    """A plain-text table of scores per part, one line per student; the late penalty when any was given."""
-    late = any(row.late_penalty for row in rows)
-    header = ["student_id", *PARTS, *(["late_penalty"] if late else []), "score", "status"]
-    body = [
-        [
-            row.student_id,
-            *(_number(row.part_score(part)) for part in PARTS),
-            *([_number(row.late_penalty or 0)] if late else []),
-            _number(row.score),
-            row.status,
-        ]
-        for row in rows
-    ]
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *body, strict=True)]
-    return "\n".join(
-        "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)) for line in [header, *body]
-    )

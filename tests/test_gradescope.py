@@ -190,6 +190,14 @@ def test_the_grader_that_ran_is_the_zips(graded):
     assert f"with the grader in {root / 'source' / 'autograder'}" in run.stdout
 
 
+def test_the_hidden_log_names_the_mistake_or_why_nothing_was_graded(graded):
+    wrong, invalid, correct = (graded[name][1].stdout for name in ("wrong", "not_a_notebook", "correct"))
+    assert "mistake: log_det_J: log_det_J has the opposite sign" in wrong
+    assert "mistake: round_trip:" in wrong and "mistake: forward_y" not in wrong
+    assert "not graded: invalid: the file is not a notebook" in invalid
+    assert "mistake:" not in correct and "not graded" not in correct
+
+
 def test_a_grader_that_fails_still_writes_results_that_say_it_is_not_a_verdict(package):
     root = _autograder_root(package, "broken")
     (root / "source" / "points.json").write_text("{not json")

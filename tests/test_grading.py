@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import html
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from autograder.points import read_points
 from autograder.sandbox import Limits
 from tests.corpus import CORPUS, ROOT, leaked_processes, write_corpus
 from tests.nbgrader_export import nbgrader_export
+from tests.pages import fetched_resources, inline_pngs
 
 PARTS = ("forward_y", "log_det_J", "round_trip")
 
@@ -80,6 +83,48 @@ def test_nbgrader_export_reads_the_grades_from_the_gradebook(batch):
     export = nbgrader_export(f"sqlite:///{work / 'gradebook.db'}", work)
     exported = {row["student_id"]: float(row["score"]) for row in export}
     assert exported == {name: float(row["score"]) for name, row in rows.items()}
+
+
+def _class_counts(work: Path) -> dict[str, list[dict[str, str]]]:
+    with (work / "out" / "class_counts.csv").open() as handle:
+        counts: dict[str, list[dict[str, str]]] = {}
+        for row in csv.DictReader(handle):
+            counts.setdefault(row["section"], []).append(row)
+    return counts
+
+
+def test_the_class_counts_equal_the_rows_of_grades_csv(batch):
+    work, _, rows = batch
+    counts = _class_counts(work)
+    assert {row["item"]: int(row["count"]) for row in counts["score"]} == Counter(r["score"] for r in rows.values())
+    passed = {part: sum(float(r[part]) > 0 for r in rows.values()) for part in PARTS}
+    assert {row["part"]: int(row["count"]) for row in counts["part"]} == passed
+    not_ok = Counter(r["status"] for r in rows.values() if r["status"] != "ok")
+    assert {row["item"]: int(row["count"]) for row in counts["status"]} == not_ok
+
+
+def test_every_failed_part_is_under_exactly_one_named_mistake_on_the_class_page(batch):
+    work, _, rows = batch
+    page = (work / "out" / "report.html").read_text()
+    named = {
+        (row["part"], student): row["item"]
+        for row in _class_counts(work)["mistake"]
+        for student in row["students"].split(";")
+    }
+    failed = {(part, name) for name, r in rows.items() if r["status"] == "ok" for part in PARTS if float(r[part]) == 0}
+    assert set(named) == failed
+    for (part, name), mistake in named.items():
+        assert html.escape(mistake) in page, (part, name)
+    for name, entry in CORPUS.items():
+        for part, fragment in entry.hints.items():
+            assert fragment in named[(part, name)] or name.startswith("name_")  # that one: its explanation
+
+
+def test_the_class_page_opens_with_no_network_and_the_summary_names_the_top_mistakes(batch):
+    work, run, _ = batch
+    page = (work / "out" / "report.html").read_text()
+    assert fetched_resources(page) == [] and len(inline_pngs(page)) == 2
+    assert "most common mistakes:" in run.stdout
 
 
 def test_a_missing_submissions_folder_is_a_clear_error(tmp_path):

@@ -10,8 +10,6 @@ from autograder.reports import (
     CSV_COLUMNS,
     feedback_html,
     results_json,
-    score_table,
-    summary,
     write_course_feedback,
     write_reports,
 )
@@ -73,14 +71,6 @@ def test_feedback_for_an_ungraded_submission_says_why():
     assert "used more memory than the limit" in page and "2048 MB" in page and "Not graded" in page
 
 
-def test_summary_counts_statuses_and_scores():
-    rows = [graded("a"), graded("b"), graded("c", failed=PARTS), graded("d", "timeout", "slow")]
-    text = summary(rows)
-    assert "4 submissions: 3 ok, 1 timeout" in text
-    assert "10/10 x2" in text and "0/10 x2" in text
-    assert score_table(rows).splitlines()[0].split() == ["student_id", *PARTS, "score", "status"]
-
-
 def late(row: Graded, penalty: float) -> Graded:
     return dataclasses.replace(row, timestamp=datetime.datetime(2026, 12, 1, 17, 30), late_penalty=penalty)
 
@@ -97,8 +87,6 @@ def test_a_late_penalty_shows_as_raw_score_penalty_and_final_score_like_nbgrader
     page = (tmp_path / "feedback" / "bob.html").read_text()
     assert "Submitted 2026-12-01 17:30:00 UTC" in page and "late penalty 3, final score 7 / 10" in page
     assert "7 / 10" in feedback_html(rows[1]) and "late" not in feedback_html(rows[2])
-    assert "late penalties: 2 submissions, 11 points in all" in summary(rows)
-    assert score_table(rows).splitlines()[0].split() == ["student_id", *PARTS, "late_penalty", "score", "status"]
 
 
 def test_course_feedback_goes_where_nbgrader_release_feedback_looks_for_it(tmp_path):
