@@ -35,6 +35,7 @@ PYTHON_CELL_MAGICS = ("time", "capture")
 _COMPREHENSIONS = ("listcomp", "setcomp", "dictcomp", "genexpr")
 _BUILTINS = frozenset(dir(builtins))
 _NAME_ERROR = re.compile(r"NameError: name '(\w+)' is not defined")
+_MODULE_LINE = re.compile(r"\(in ([\w<>]+), line (\d+)\)")  # where probe.describe_error places an error
 
 
 class InvalidSubmission(Exception):
@@ -46,6 +47,8 @@ class Statement:
     """One top-level statement and the names it binds and reads at module level."""
 
     cell: str  # which cell, in words
+    number: int  # the cell's number among the code cells
+    line: int  # the cell's line where the statement starts
     source: str
     binds: frozenset[str]  # names it may (re)bind
     kills: frozenset[str]  # names it always rebinds, so no earlier binding survives it
@@ -63,18 +66,31 @@ class Unreadable:
 
 @dataclass(frozen=True)
 class SubmissionModule:
-    """What the sandbox runs, and why each name it needs but lacks is missing."""
+    """What the sandbox runs, where each of its lines comes from, and why each name it needs but lacks is missing."""
 
     source: str
     missing: dict[str, str] = field(default_factory=dict)
+    origins: tuple[tuple[int, int, int], ...] = ()  # (module line, code cell, cell line) where each statement starts
+
+    def cell_line(self, line: int) -> tuple[int, int] | None:
+        """The ``(code cell, line in the cell)`` of the module's ``line``."""
+        for start, cell, cell_line in reversed(self.origins):
+            if start <= line:
+                return cell, cell_line + line - start
+        return None
 
     def explain(self, error: str) -> str:
-        """``error`` with the reason added when it is a ``NameError`` for a name the grader could not provide."""
+        """``error`` in the student's terms: lines of their notebook's cells, and why a name is missing."""
+        error = _MODULE_LINE.sub(self._cell_place, error)
         match = _NAME_ERROR.search(error)
         if match is None or match.group(1) not in self.missing:
             return error
         name = match.group(1)
         return f"{error}. The grader could not define {name}: {self.missing[name]}"
+
+    def _cell_place(self, match: re.Match[str]) -> str:
+        place = self.cell_line(int(match.group(2)))
+        return match.group(0) if place is None else f"(in {match.group(1)}, code cell {place[0]}, line {place[1]})"
 
 
 def read_cells(path: Path) -> list[str]:
@@ -168,8 +184,9 @@ def _segment(node: ast.stmt, python: str, lines: list[str]) -> str:
     return ast.get_source_segment(python, node) or ""
 
 
-def _statement(cell: str, node: ast.stmt, python: str, lines: list[str]) -> Statement:
+def _statement(cell: str, number: int, offset: int, node: ast.stmt, python: str, lines: list[str]) -> Statement:
     source = _segment(node, python, lines)
+    first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
     table = symtable.symtable(source, "cell", "exec")
     binds = {s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported()}
     if isinstance(node, ast.AnnAssign) and node.value is None:
@@ -182,6 +199,8 @@ def _statement(cell: str, node: ast.stmt, python: str, lines: list[str]) -> Stat
     star = isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names)
     return Statement(
         cell,
+        number,
+        offset + first,
         source,
         frozenset(binds | _modified(node)),
         frozenset(_kills(node) & binds),
@@ -194,15 +213,19 @@ def _statement(cell: str, node: ast.stmt, python: str, lines: list[str]) -> Stat
 # --- one cell ----------------------------------------------------------------------------------
 
 
-def _cell_python(cell: str, transformer: TransformerManager) -> str:
-    """The cell as IPython runs it; the body of a ``%%time`` or ``%%capture`` cell, which runs as Python."""
-    first, _, body = cell.lstrip().partition("\n")
-    if first.startswith("%%"):
-        magic = first[2:].split(maxsplit=1)[0] if first[2:].strip() else ""
+def _cell_python(cell: str, transformer: TransformerManager) -> tuple[str, int]:
+    """The cell as IPython runs it (the body of a ``%%time`` or ``%%capture`` cell runs as Python), and the
+    number of the cell's lines before it."""
+    lines = cell.splitlines(keepends=True)
+    blank = next((index for index, line in enumerate(lines) if line.strip()), len(lines))
+    header = lines[blank].strip() if blank < len(lines) else ""
+    if header.startswith("%%"):
+        magic = header[2:].split(maxsplit=1)[0] if header[2:].strip() else ""
         if magic not in PYTHON_CELL_MAGICS:
             raise ValueError(f"is a %%{magic} cell (those run only in Jupyter, not in plain Python)")
-        return _cell_python(body, transformer)
-    return transformer.transform_cell(cell)
+        python, offset = _cell_python("".join(lines[blank + 1 :]), transformer)
+        return python, blank + 1 + offset
+    return transformer.transform_cell(cell), blank
 
 
 def _cell_name(number: int, cell: str) -> str:
@@ -211,13 +234,14 @@ def _cell_name(number: int, cell: str) -> str:
     return f"code cell {number} (the one that starts `{first[:60]}`)" if first else f"code cell {number}"
 
 
-def _cell_statements(name: str, cell: str, transformer: TransformerManager) -> list[Statement]:
+def _cell_statements(number: int, cell: str, transformer: TransformerManager) -> list[Statement]:
     """The cell's top-level statements; ``ValueError`` says why the cell cannot be read."""
+    name = _cell_name(number, cell)
     try:
-        python = _cell_python(cell, transformer)
+        python, offset = _cell_python(cell, transformer)
         tree = ast.parse(python)
         lines = python.splitlines()
-        return [_statement(name, node, python, lines) for node in tree.body]
+        return [_statement(name, number, offset, node, python, lines) for node in tree.body]
     except SyntaxError as error:
         raise ValueError(f"has a syntax error ({error.msg}, line {error.lineno})") from None
     except (RecursionError, MemoryError):
@@ -285,12 +309,11 @@ def module_source(cells: list[str]) -> SubmissionModule:
     statements: list[Statement] = []
     unreadable: list[Unreadable] = []
     for number, cell in enumerate(cells, start=1):
-        name = _cell_name(number, cell)
         try:
             with AST_LOCK:
-                statements += _cell_statements(name, cell, transformer)
+                statements += _cell_statements(number, cell, transformer)
         except ValueError as error:
-            unreadable.append(Unreadable(name, cell, str(error)))
+            unreadable.append(Unreadable(_cell_name(number, cell), cell, str(error)))
     if not any(REQUIRED_CLASS in statement.binds for statement in statements):
         problems = "; ".join(f"{cell.cell} {cell.reason}" for cell in unreadable)
         raise InvalidSubmission(
@@ -298,7 +321,12 @@ def module_source(cells: list[str]) -> SubmissionModule:
         )
     kept, unbound = _slice(statements, GRADED_NAMES)
     missing = {name: _why_missing(name, use, statements, unreadable) for name, use in unbound.items()}
-    return SubmissionModule("\n\n".join(statements[index].source for index in kept) + "\n", missing)
+    origins, line = [], 1
+    for index in kept:
+        origins.append((line, statements[index].number, statements[index].line))
+        line += statements[index].source.count("\n") + 2  # its lines and the blank line after it
+    source = "\n\n".join(statements[index].source for index in kept) + "\n"
+    return SubmissionModule(source, missing, tuple(origins))
 
 
 def submission_module(path: Path) -> SubmissionModule:

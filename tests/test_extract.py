@@ -118,7 +118,7 @@ def test_the_body_of_a_time_cell_is_read_and_other_cell_magics_are_named():
 def test_a_name_defined_only_in_a_cell_with_a_syntax_error_is_explained():
     module = module_source(["EXP = math.exp\nprint 'x'", "class CouplingLayer:\n    def f(self):\n        return EXP"])
     explained = module.explain("NameError: name 'EXP' is not defined (in f, line 3)")
-    assert explained.startswith("NameError: name 'EXP' is not defined (in f, line 3). The grader could not define EXP")
+    assert explained.startswith("NameError: name 'EXP' is not defined (in f, code cell 2, line 3). The grader could")
     assert "only in code cell 1 (the one that starts `EXP = math.exp`), which has a syntax error" in explained
 
 
@@ -130,6 +130,22 @@ def test_a_name_used_before_its_cell_is_explained():
 def test_a_name_from_a_shell_escape_is_explained():
     module = module_source(["files = !ls", "class CouplingLayer:\n    def f(self):\n        return files"])
     assert "get_ipython" in module.missing and "shell commands" in module.missing["get_ipython"]
+
+
+def test_errors_name_the_line_of_the_students_cell_not_of_the_graded_module():
+    cells = [
+        "import math\nprint('left out')\nSCALE = 2",
+        "\n\n%%time\n\n@staticmethod\ndef helper(x):\n    return x / 0",
+        "x = 1\nclass CouplingLayer:\n    def forward(self, x):\n        return helper(x) * SCALE",
+    ]
+    module = module_source(cells)
+    lines = module.source.splitlines()
+    assert module.cell_line(lines.index("SCALE = 2") + 1) == (1, 3)
+    assert module.cell_line(lines.index("    return x / 0") + 1) == (2, 7)
+    assert module.cell_line(lines.index("        return helper(x) * SCALE") + 1) == (3, 4)
+    where = lines.index("    return x / 0") + 1
+    error = f"ZeroDivisionError: division by zero (in helper, line {where})"
+    assert module.explain(error) == "ZeroDivisionError: division by zero (in helper, code cell 2, line 7)"
 
 
 def test_only_name_errors_for_missing_names_are_explained():
