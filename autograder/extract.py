@@ -177,16 +177,19 @@ def _reads(table: symtable.SymbolTable, later: bool, immediate: set[str], deferr
         _reads(child, later or runs_later, immediate, deferred)
 
 
+def _first_line(node: ast.stmt) -> int:
+    """A decorated definition starts at its first decorator."""
+    return min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+
+
 def _segment(node: ast.stmt, python: str, lines: list[str]) -> str:
-    decorators = getattr(node, "decorator_list", [])
-    if decorators:  # a decorated definition starts at its first decorator, at the start of a line
-        return "\n".join(lines[min(d.lineno for d in decorators) - 1 : node.end_lineno])
+    if getattr(node, "decorator_list", []):  # the decorator starts its line: take whole lines
+        return "\n".join(lines[_first_line(node) - 1 : node.end_lineno])
     return ast.get_source_segment(python, node) or ""
 
 
 def _statement(cell: str, number: int, offset: int, node: ast.stmt, python: str, lines: list[str]) -> Statement:
     source = _segment(node, python, lines)
-    first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
     table = symtable.symtable(source, "cell", "exec")
     binds = {s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported()}
     if isinstance(node, ast.AnnAssign) and node.value is None:
@@ -200,7 +203,7 @@ def _statement(cell: str, number: int, offset: int, node: ast.stmt, python: str,
     return Statement(
         cell,
         number,
-        offset + first,
+        offset + _first_line(node),
         source,
         frozenset(binds | _modified(node)),
         frozenset(_kills(node) & binds),
