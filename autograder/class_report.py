@@ -265,10 +265,11 @@ def _figures_section(rows: list[Graded], run: RunFigures) -> str:
         else f"<strong>{html.escape(run.isolation_warning)}</strong>"
     )
     per = run.seconds / len(rows)
+    workers = f"{run.workers} worker" + ("s" if run.workers != 1 else "")
     return (
         "<h2>The grader</h2>"
-        f"<p>{len(rows)} submissions graded in {run.seconds:.1f} s ({per:.2f} s each) by {run.workers} "
-        f"workers, with limits of {number(run.timeout_s)} s and {run.memory_mb} MB per submission; {isolation}.</p>"
+        f"<p>{len(rows)} submissions graded in {run.seconds:.1f} s ({per:.2f} s each) by {workers}, "
+        f"with limits of {number(run.timeout_s)} s and {run.memory_mb} MB per submission; {isolation}.</p>"
     )
 
 

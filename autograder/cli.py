@@ -101,8 +101,14 @@ def grade(args: argparse.Namespace) -> int:
         )
         return 2
     released = reports.write_course_feedback(rows, submissions, course)
+    autograded = reports.write_autograded(rows, submissions, course)
     written = f"{out / 'grades.csv'}, {out / class_report.REPORT}, {out / 'feedback'}/, {out / 'results'}/"
     print(f"Wrote {written} and the gradebook at {gradebook.masked(db_url)}.")
+    if autograded:
+        print(
+            f"{len(autograded)} graded copies are in {course.root / course.coursedir.autograded_directory}/: "
+            "formgrader shows them as graded."
+        )
     if released:
         print(
             f"{len(released)} feedback pages are in {course.root / course.coursedir.feedback_directory}/: "

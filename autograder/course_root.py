@@ -59,6 +59,10 @@ class Course:
         """Where ``nbgrader release_feedback`` looks for this student's feedback on the assignment."""
         return self._step_folder(self.coursedir.feedback_directory, student_id, ASSIGNMENT)
 
+    def autograded_folder(self, student_id: str) -> Path:
+        """Where ``nbgrader autograde`` leaves a graded submission; formgrader counts it as graded only if it exists."""
+        return self._step_folder(self.coursedir.autograded_directory, student_id, ASSIGNMENT)
+
     def _step_folder(self, step: str, student_id: str, assignment_id: str) -> Path:
         return Path(self.coursedir.format_path(step, student_id, assignment_id)).resolve()
 

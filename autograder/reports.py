@@ -1,5 +1,5 @@
 """What a graded batch leaves behind: grades.csv, feedback pages (also where nbgrader's release_feedback
-finds them), Gradescope results.
+finds them), Gradescope results, and the course's autograded/ copies that formgrader reads.
 
 Feedback carries the verdicts' hints and the student's own error messages,
 never the checks' code, the reference or the cases' numbers.
@@ -11,7 +11,10 @@ import csv
 import html
 import json
 import shutil
+import textwrap
 from pathlib import Path
+
+import nbformat
 
 from autograder.checks import PARTS, Verdict
 from autograder.course_root import SECRET, TIMESTAMP, Course
@@ -163,3 +166,46 @@ def write_course_feedback(rows: list[Graded], submissions: list[Submission], cou
         page.write_text(feedback_html(row), encoding="utf-8")
         written.append(page)
     return written
+
+
+def write_autograded(rows: list[Graded], submissions: list[Submission], course: Course) -> list[Path]:
+    """Each submission collected into the course's ``submitted/``, copied to ``autograded/<student_id>/realnvp/``
+    as ``nbgrader autograde`` leaves it. Formgrader counts a submission as graded (and shows its score from the
+    gradebook) only when that folder exists, and its grading view opens the notebook there: its outputs are
+    cleared, and each test cell shows this grader's verdict on its part."""
+    written = []
+    for row, submission in zip(rows, submissions, strict=True):
+        folder = submission.folder
+        if folder is None or not folder.resolve().is_relative_to(course.submitted):
+            continue
+        target = course.autograded_folder(row.student_id)
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(folder, target)
+        if submission.path is not None:
+            _show_verdicts(target / submission.path.relative_to(folder), row)
+        written.append(target)
+    return written
+
+
+def _show_verdicts(path: Path, row: Graded) -> None:
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:  # an unreadable notebook stays as submitted; its status says why
+        return
+    parts = {part: (score, max_score, verdict) for part, score, max_score, verdict in iter_parts(row)}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        cell.outputs, cell.execution_count = [], None
+        part = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if part in parts:
+            score, max_score, verdict = parts[part]
+            text = _wrapped(f"{part}: {number(score)} / {number(max_score)}. {_part_text(verdict, row.message)}")
+            passed = verdict is not None and verdict.passed
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout" if passed else "stderr", text=text)]
+    nbformat.write(nb, path)
+
+
+def _wrapped(text: str) -> str:
+    """Lines of at most 100 characters: formgrader shows outputs without wrapping them."""
+    return "".join(textwrap.fill(line, 100) + "\n" for line in text.splitlines())

@@ -2,17 +2,23 @@ import csv
 import dataclasses
 import datetime
 import json
+import shutil
+
+import nbformat
 
 from autograder.checks import PARTS, Verdict
 from autograder.course_root import load_course
 from autograder.grading import Graded, Submission
+from autograder.notebooks import RELEASE
 from autograder.reports import (
     CSV_COLUMNS,
     feedback_html,
     results_json,
+    write_autograded,
     write_course_feedback,
     write_reports,
 )
+from tests.conftest import ROOT
 
 POINTS = {"forward_y": 4.0, "log_det_J": 4.0, "round_trip": 2.0}
 
@@ -110,3 +116,29 @@ def test_course_feedback_goes_where_nbgrader_release_feedback_looks_for_it(tmp_p
     assert (ada / "submission_secret.txt").read_text() == "s3cret"
     assert "opposite sign" in (ada / "realnvp.html").read_text()
     assert not (tmp_path / "feedback" / "bob").exists()  # no exchange files: release_feedback could not address it
+
+
+def test_graded_copies_go_where_formgrader_looks_with_each_test_cell_showing_its_verdict(tmp_path):
+    course = load_course(tmp_path)
+    submissions = []
+    for student, folder in (("ada", tmp_path / "submitted" / "ada" / "realnvp"), ("bob", tmp_path / "elsewhere")):
+        folder.mkdir(parents=True)
+        shutil.copyfile(ROOT / RELEASE, folder / "realnvp.ipynb")
+        (folder / "timestamp.txt").write_text("2026-12-01 17:30:00.000000 UTC")
+        submissions.append(Submission(student, folder / "realnvp.ipynb", folder=folder))
+    rows = [graded("ada", failed=("log_det_J",)), graded("bob")]
+
+    written = write_autograded(rows, submissions, course)
+
+    ada = tmp_path / "autograded" / "ada" / "realnvp"
+    assert written == [ada]  # bob's notebook is not in the course's submitted/: formgrader does not list it
+    assert (ada / "timestamp.txt").read_text() == "2026-12-01 17:30:00.000000 UTC"
+    shown = {
+        cell.metadata["nbgrader"]["grade_id"]: cell.outputs
+        for cell in nbformat.read(ada / "realnvp.ipynb", as_version=4).cells
+        if cell.cell_type == "code" and cell.outputs
+    }
+    assert sorted(shown) == sorted(PARTS)
+    (log_det,) = shown["log_det_J"]
+    assert log_det.name == "stderr" and log_det.text.startswith("log_det_J: 0 / 4. log_det_J has the opposite sign")
+    assert shown["forward_y"][0].name == "stdout" and shown["forward_y"][0].text == "forward_y: 4 / 4. Passed.\n"
