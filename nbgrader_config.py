@@ -15,7 +15,12 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.solution_directory = "solutions"
 
 # What a student sees in place of the one solution region (CouplingLayer.forward).
-c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE: compute y and log_det_J\nraise NotImplementedError()"}
+c.ClearSolutions.code_stub = {
+    "python": (
+        "# YOUR CODE HERE: compute y and log_det_J\n"
+        'raise NotImplementedError("TODO: compute y and log_det_J in CouplingLayer.forward (section 1.5)")'
+    )
+}
 
 # Seconds per cell. Under nbgrader (NBGRADER_EXECUTION set) the notebook trains for
 # 20 steps, so its slowest cell, a hidden test, takes a few seconds.

@@ -7,7 +7,10 @@ by each answer is the verdict ``autograder.checks`` gives it (tests/test_noteboo
 checks these with stock ``nbgrader autograde``).
 """
 
-STUB = "# YOUR CODE HERE: compute y and log_det_J\nraise NotImplementedError()"
+STUB = (
+    "# YOUR CODE HERE: compute y and log_det_J\n"
+    'raise NotImplementedError("TODO: compute y and log_det_J in CouplingLayer.forward (section 1.5)")'
+)
 
 ANSWERS: dict[str, str] = {
     # all three parts pass

@@ -7,7 +7,7 @@ from pathlib import Path
 from autograder.notebooks import STUDENT_REQUIREMENTS
 
 ROOT = Path(__file__).resolve().parent.parent
-STUDENT_PACKAGES = {"torch", "numpy", "matplotlib", "tqdm", "jupyter", "nbgrader"}
+STUDENT_PACKAGES = {"torch", "numpy", "matplotlib", "tqdm", "ipywidgets", "jupyter", "nbgrader"}
 
 
 def pins(lines) -> dict[str, str]:

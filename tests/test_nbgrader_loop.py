@@ -12,73 +12,25 @@ from __future__ import annotations
 
 import csv
 import datetime
-import os
 import shutil
 import subprocess
 import sys
-import sysconfig
-import venv
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader.apps import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config.loader import PyFileConfigLoader
 
 from autograder.notebooks import ASSIGNMENT, RELEASE, code_stub, copy_course, fill_stub, load_answers, run_nbgrader
 from tests.conftest import ROOT
 from tests.nbgrader_export import nbgrader_export
+from tests.student import Student, student_python
 
-COURSE_ID = "realnvp-course"
 ANSWER_OF = {"ada": "correct", "bob": "logdet_sign"}  # bob flips the log-determinant's sign
 EXPORTED = ("duedate", "timestamp", "raw_score", "late_submission_penalty", "score", "max_score")
-
-
-@dataclass(frozen=True)
-class Student:
-    """A student's machine: their own home, and a Python with the installed packages but not this repository."""
-
-    student_id: str
-    home: Path
-    python: Path
-    exchange: Path
-
-    def env(self, **extra: str) -> dict[str, str]:
-        path = os.pathsep.join([str(self.python.parent), "/usr/bin", "/bin"])
-        return {"HOME": str(self.home), "PATH": path, "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1", **extra}
-
-    def run(self, *args: str, cwd: Path | None = None, **extra: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [str(self.python), *args],
-            cwd=cwd or self.home,
-            env=self.env(**extra),
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-
-    def nbgrader(self, *args: str) -> str:
-        exchange = [f"--Exchange.root={self.exchange}", f"--CourseDirectory.course_id={COURSE_ID}"]
-        run = self.run("-m", "nbgrader", *args, f"--student={self.student_id}", *exchange)
-        assert run.returncode == 0, run.stdout + run.stderr
-        return run.stdout + run.stderr
-
-    def execute(self, notebook: Path, *options: str, **extra: str) -> nbformat.NotebookNode:
-        """Run every cell of ``notebook`` in a kernel of this student's Python, in the notebook's folder."""
-        command = ["-m", "nbconvert", "--to", "notebook", "--execute", "--inplace", *options, notebook.name]
-        run = self.run(*command, cwd=notebook.parent, **extra)
-        assert run.returncode == 0, run.stderr[-3000:]
-        return nbformat.read(notebook, as_version=4)
-
-
-def student_python(folder: Path) -> Path:
-    """A virtual environment that sees this environment's packages through a .pth line. Lines of a .pth
-    file only extend sys.path: the .pth files in that folder, among them the editable install's hook that
-    makes ``autograder`` and ``course`` importable, are not run."""
-    venv.create(folder, with_pip=False, symlinks=True)
-    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    site_packages = folder / "lib" / version / "site-packages"
-    (site_packages / "installed_packages.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    return folder / "bin" / "python"
 
 
 def outputs(nb: nbformat.NotebookNode, kind: str) -> list[nbformat.NotebookNode]:
@@ -181,6 +133,14 @@ def test_the_fetched_notebook_runs_top_to_bottom_in_the_students_python(loop):
     assert len(outputs(loop.executed, "display_data")) >= 4  # the data, the loss, the samples, the density...
 
 
+def test_the_training_progress_is_one_widget_not_lines_of_text(loop):
+    """tqdm.auto draws one widget in a notebook; under nbconvert, nbval or nbgrader it leaves one output."""
+    (train,) = [cell for cell in loop.executed.cells if cell.get("id") == "train-run"]
+    (progress,) = train.outputs
+    assert progress.output_type == "display_data"
+    assert "application/vnd.jupyter.widget-view+json" in progress.data
+
+
 def test_the_grader_writes_into_the_courses_gradebook_by_default(loop):
     assert loop.graded.returncode == 0, loop.graded.stderr
     assert (loop.course / "graded" / "grades.csv").is_file()
@@ -229,3 +189,19 @@ def test_students_fetch_feedback_released_by_nbgrader_that_names_their_mistake(l
     for page in pages.values():
         for secret in ("check_part", "BEGIN HIDDEN TESTS", "reference", "autograder"):
             assert secret not in page
+
+
+def formgrader_submissions(course: Path) -> dict[str, dict]:
+    """What formgrader's assignment page lists, from nbgrader's own API for it: student id -> submission."""
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    api = NbGraderAPI(CourseDirectory(config=config), config=config)
+    return {submission["student"]: submission for submission in api.get_submissions(ASSIGNMENT)}
+
+
+def test_formgrader_lists_the_submissions_as_graded_as_it_does_after_stock_autograde(loop):
+    ours, stock = formgrader_submissions(loop.course), formgrader_submissions(loop.stock_course)
+    shown = ("autograded", "submitted", "score", "max_score", "needs_manual_grade", "timestamp")
+    assert sorted(ours) == sorted(stock) == sorted(ANSWER_OF)
+    for sid in ANSWER_OF:
+        assert {key: ours[sid][key] for key in shown} == {key: stock[sid][key] for key in shown}, sid
+    assert ours["ada"]["autograded"] and ours["ada"]["score"] == 10.0 and ours["bob"]["score"] == 4.0
