@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test generate lint benchmark clean
+.PHONY: demo test generate screenshots benchmark clean
 
 ## demo: regenerate the derived notebooks, then grade the example submissions into graded/ (with a gradebook
 ## of their own there: the course's gradebook.db is for the real class)
@@ -22,6 +22,10 @@ test: $(VENV)/.installed
 ## generate: rewrite release/, solutions/, notebooks/ and examples/ from source/
 generate: $(VENV)/.installed
 	$(PY) -m autograder generate
+
+## screenshots: the browser tests, with the course's full training, rewriting the README's pictures in docs/screenshots/
+screenshots: $(VENV)/.installed
+	$(PY) -m pytest -n0 tests/test_browser.py --full-training --screenshots docs/screenshots
 
 benchmark: $(VENV)/.installed
 	$(PY) benchmarks/grading_throughput.py

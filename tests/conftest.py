@@ -20,6 +20,24 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--screenshots", type=Path, help="folder for the browser tests' screenshots (default: a temporary folder)"
+    )
+    parser.addoption(
+        "--full-training",
+        action="store_true",
+        help="the browser tests' student trains the course's full 3,000 steps, not nbgrader's 20 (make screenshots)",
+    )
+
+
+@pytest.fixture(scope="session")
+def screenshots(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = request.config.getoption("--screenshots") or tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def namespace_for():
     """The classes of a filled-in release notebook, defined in this process."""
