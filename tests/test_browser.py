@@ -6,8 +6,8 @@ home of their own and opens it in JupyterLab, started in the student's Python (t
 this repository) and serving only the fetched folder. They run every cell as released, type the answer into
 the cell's editor, save, and restart and run everything; the server sets ``NBGRADER_EXECUTION``, so the
 training is the short one nbgrader runs (``--full-training``: the course's 3,000 steps). The instructor
-grades the example submissions into the course's gradebook and opens formgrader from the Nbgrader menu of
-JupyterLab in the course root.
+grades the example submissions into the course's gradebook, opens formgrader from the Nbgrader menu of
+JupyterLab in the course root, and follows a student's name to the notebook as a TA grading by hand sees it.
 
 Each step leaves a screenshot (``--screenshots DIR``; by default a temporary folder): ``make screenshots``
 rewrites the ones in docs/screenshots/ that the README shows.
@@ -206,7 +206,11 @@ def instructor(browser: Browser, released, screenshots: Path, tmp_path_factory) 
     course = released[0]
     shutil.copytree(ROOT / "examples" / "submitted", course / "submitted")  # as nbgrader collect leaves them
     grading = subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", "--workers", "1"], cwd=course, capture_output=True, text=True
+        [sys.executable, "-m", "autograder", "grade", "--workers", "1"],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert grading.returncode == 0, grading.stderr
     with (course / "graded" / "grades.csv").open() as handle:
