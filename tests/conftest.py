@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -36,6 +38,12 @@ def screenshots(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     folder = request.config.getoption("--screenshots") or tmp_path_factory.mktemp("screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def grade_course(course: Path) -> subprocess.CompletedProcess:
+    """``python -m autograder grade`` in a course root, as its instructor runs it (one worker: tests run in two)."""
+    command = [sys.executable, "-m", "autograder", "grade", "--workers", "1"]
+    return subprocess.run(command, cwd=course, capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="session")

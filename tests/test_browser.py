@@ -19,7 +19,6 @@ import csv
 import json
 import re
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -54,7 +53,7 @@ from tests.browser import (
     open_formgrader,
     screenshot_formgrader,
 )
-from tests.conftest import ROOT
+from tests.conftest import ROOT, grade_course
 from tests.jupyterlab import running_jupyterlab
 from tests.student import Student, installed_jupyter_files, student_python
 
@@ -205,13 +204,7 @@ class InstructorRun:
 def instructor(browser: Browser, released, screenshots: Path, tmp_path_factory) -> InstructorRun:
     course = released[0]
     shutil.copytree(ROOT / "examples" / "submitted", course / "submitted")  # as nbgrader collect leaves them
-    grading = subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", "--workers", "1"],
-        cwd=course,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    grading = grade_course(course)
     assert grading.returncode == 0, grading.stderr
     with (course / "graded" / "grades.csv").open() as handle:
         grades = {row["student_id"]: row for row in csv.DictReader(handle)}

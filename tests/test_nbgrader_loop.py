@@ -14,7 +14,6 @@ import csv
 import datetime
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from nbgrader.coursedir import CourseDirectory
 from traitlets.config.loader import PyFileConfigLoader
 
 from autograder.notebooks import ASSIGNMENT, RELEASE, code_stub, copy_course, fill_stub, load_answers, run_nbgrader
-from tests.conftest import ROOT
+from tests.conftest import ROOT, grade_course
 from tests.nbgrader_export import nbgrader_export
 from tests.student import Student, student_python
 
@@ -101,13 +100,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Loop:
         (course / "nbgrader_config.py").read_text().replace(str(course), str(stock_course))
     )
     run_nbgrader(stock_course, "autograde", ASSIGNMENT)
-    graded = subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", "--workers", "1"],
-        cwd=course,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    graded = grade_course(course)
     return Loop(course, stock_course, students, probe, fetched, executed, graded)
 
 
