@@ -23,9 +23,7 @@ HOME_SETTINGS = {
     },
     # Every cell stays in the page, not only those on screen: the tests read every output, and a
     # screenshot of the whole notebook shows every cell.
-    ".jupyter/lab/user-settings/@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
-        "windowingMode": "none"
-    },
+    ".jupyter/lab/user-settings/@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
 }
 
 
@@ -33,7 +31,6 @@ HOME_SETTINGS = {
 class JupyterLab:
     base_url: str
     token: str
-    root: Path
     log: Path
 
     def url(self, path: str) -> str:
@@ -53,7 +50,7 @@ def running_jupyterlab(python: Path, root: Path, home: Path, env: dict[str, str]
         (home / name).parent.mkdir(parents=True, exist_ok=True)
         (home / name).write_text(json.dumps(settings))
     port, token = free_port(), secrets.token_hex(16)
-    lab = JupyterLab(f"http://127.0.0.1:{port}", token, root, home / "jupyterlab.log")
+    lab = JupyterLab(f"http://127.0.0.1:{port}", token, home / "jupyterlab.log")
     command = [
         str(python), "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",

@@ -64,6 +64,12 @@ def student_python(folder: Path) -> Path:
     return folder / "bin" / "python"
 
 
+def files_in(folder: Path) -> set[Path]:
+    """The files under ``folder``, relative to it, leaving out Python's bytecode caches."""
+    files = (path for path in folder.rglob("*") if path.is_file() and "__pycache__" not in path.parts)
+    return {path.relative_to(folder) for path in files}
+
+
 def installed_jupyter_files() -> dict[str, str]:
     """Where the installed packages' Jupyter files are: JupyterLab's application, the extensions of
     ipywidgets and nbgrader, and the server extensions' config. pip puts them under the environment's own

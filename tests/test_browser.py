@@ -55,7 +55,7 @@ from tests.browser import (
 )
 from tests.conftest import ROOT, grade_course
 from tests.jupyterlab import running_jupyterlab
-from tests.student import Student, installed_jupyter_files, student_python
+from tests.student import Student, files_in, installed_jupyter_files, student_python
 
 FIGURE_CELLS = {"swiss-roll-plot", "loss-plot", "visualize-run", "density-run", "layer-path-run"}
 
@@ -108,7 +108,7 @@ def student(browser: Browser, released, screenshots: Path, full_training: bool, 
     ada.home.mkdir()
     ada.nbgrader("fetch_assignment", ASSIGNMENT)
     folder = ada.home / ASSIGNMENT
-    served = {path.relative_to(folder) for path in folder.rglob("*") if path.is_file()}
+    served = files_in(folder)
     ids = [cell.id for cell in nbformat.read(folder / RELEASE.name, as_version=4).cells]
     stub, answer = code_stub(ROOT).splitlines(), load_answers(ROOT)["correct"].splitlines()
     short = {} if full_training else {"NBGRADER_EXECUTION": "validate"}  # 20 steps, as nbgrader validate runs it
@@ -132,9 +132,8 @@ def student(browser: Browser, released, screenshots: Path, full_training: bool, 
 
 
 def test_the_students_jupyterlab_serves_only_what_nbgrader_released(student):
-    released = {path.relative_to(ROOT / RELEASE.parent) for path in (ROOT / RELEASE.parent).rglob("*")}
     assert Path(RELEASE.name) in student.served
-    assert {path for path in student.served if "__pycache__" not in path.parts} <= released
+    assert student.served <= files_in(ROOT / RELEASE.parent)
 
 
 def test_run_all_as_released_stops_at_the_first_test_with_the_todo_in_words(student):

@@ -26,7 +26,7 @@ from traitlets.config.loader import PyFileConfigLoader
 from autograder.notebooks import ASSIGNMENT, RELEASE, code_stub, copy_course, fill_stub, load_answers, run_nbgrader
 from tests.conftest import ROOT, grade_course
 from tests.nbgrader_export import nbgrader_export
-from tests.student import Student, student_python
+from tests.student import Student, files_in, student_python
 
 ANSWER_OF = {"ada": "correct", "bob": "logdet_sign"}  # bob flips the log-determinant's sign
 EXPORTED = ("duedate", "timestamp", "raw_score", "late_submission_penalty", "score", "max_score")
@@ -87,7 +87,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Loop:
         notebook = student.home / ASSIGNMENT / RELEASE.name
         nbformat.write(fill_stub(nbformat.read(notebook, as_version=4), stub, answers[ANSWER_OF[sid]]), notebook)
     folder = students["ada"].home / ASSIGNMENT
-    fetched = {path.relative_to(folder) for path in folder.rglob("*") if path.is_file()}
+    fetched = files_in(folder)
     executed = students["ada"].execute(folder / RELEASE.name, NBGRADER_EXECUTION="validate")  # 20 training steps
     for student in students.values():
         student.nbgrader("submit", ASSIGNMENT)
@@ -112,9 +112,8 @@ def test_before_the_release_the_students_python_imports_neither_the_course_nor_t
 
 
 def test_the_student_fetches_the_notebook_the_course_package_and_the_requirements_and_nothing_of_the_grader(loop):
-    released = {path.relative_to(ROOT / RELEASE.parent) for path in (ROOT / RELEASE.parent).rglob("*")}
     assert {Path("realnvp.ipynb"), Path("requirements.txt"), Path("course/evaluation.py")} <= loop.fetched
-    assert {path for path in loop.fetched if "__pycache__" not in path.parts} <= released
+    assert loop.fetched <= files_in(ROOT / RELEASE.parent)
     for path in loop.fetched:
         assert path.parts[0] != "autograder" and path.name not in ("checks.py", "reference.py", "probe.py")
 
