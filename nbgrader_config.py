@@ -27,6 +27,6 @@ c.ClearSolutions.code_stub = {
 c.Execute.timeout = 120
 
 # The solution notebook is committed without outputs: nbgrader's default would also
-# execute it (a full 3,000-step training run). notebooks/realnvp_training.ipynb is
+# execute it (the course's full training run). notebooks/realnvp_training.ipynb is
 # the executed copy, made by autograder.notebooks.
 c.GenerateSolution.preprocessors = [IncludeHeaderFooter, LockCells, ClearOutput, ClearMarkScheme]

@@ -29,7 +29,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--full-training",
         action="store_true",
-        help="the browser tests' student trains the course's full 3,000 steps, not nbgrader's 20 (make screenshots)",
+        help="the browser tests' student trains with the course's full recipe, not nbgrader's 20 steps (make screenshots)",
     )
 
 
@@ -58,7 +58,7 @@ def namespace_for():
     return build
 
 
-# The two 3,000-step training runs, about half a minute each: nbval's run of the training
+# The two full training runs, about 20 s each: nbval's run of the training
 # notebook and the regeneration test. Collected first, they start at once on the two xdist
 # workers (pyproject: --dist loadscope --no-loadscope-reorder keeps this order).
 SLOW_FIRST = ("notebooks/realnvp_training.ipynb::", "tests/test_notebooks.py::TestRegenerate::")

@@ -5,7 +5,7 @@ The instructor releases the assignment to a temporary exchange. A student fetche
 home of their own and opens it in JupyterLab, started in the student's Python (the installed packages, not
 this repository) and serving only the fetched folder. They run every cell as released, type the answer into
 the cell's editor, save, and restart and run everything; the server sets ``NBGRADER_EXECUTION``, so the
-training is the short one nbgrader runs (``--full-training``: the course's 3,000 steps). The instructor
+training is the short one nbgrader runs (``--full-training``: the course's full recipe). The instructor
 grades the example submissions into the course's gradebook, opens formgrader from the Nbgrader menu of
 JupyterLab in the course root, and follows a student's name to the notebook as a TA grading by hand sees it.
 

@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from course.evaluation import Evaluation, energy_distance, evaluate
+from course.evaluation import Evaluation, Targets, energy_distance, evaluate
 
 
 class GaussianFlow(torch.nn.Module):
@@ -89,17 +89,40 @@ def test_a_float32_model_gets_float32_inputs():
     assert in_float32.energy_distance == pytest.approx(in_float64.energy_distance, abs=1e-5)
 
 
+def scores(**changed: float) -> Evaluation:
+    """Scores that meet every target, with ``changed`` ones replaced."""
+    met = {"nll": -1.234, "energy_distance": 0.0023, "energy_floor": 0.0001, "precision": 0.95, "coverage": 1.0}
+    return Evaluation(**(met | changed), n_points=5000, radius=0.05)
+
+
 def test_the_report_names_every_score():
-    text = str(
-        Evaluation(
-            nll=-1.234,
-            energy_distance=0.0123,
-            energy_floor=0.0001,
-            precision=0.8,
-            coverage=0.97,
-            n_points=5000,
-            radius=0.05,
-        )
-    )
-    for expected in ("held-out NLL", "-1.23 nats", "0.0123", "0.0001", "precision", "0.80", "coverage", "0.97"):
+    text = str(scores(energy_distance=0.0123, precision=0.86, coverage=0.997))
+    for expected in ("held-out NLL", "-1.23 nats", "0.0123", "0.0001", "precision", "0.86", "coverage", "1.00"):
         assert expected in text
+
+
+def test_a_model_that_meets_every_target_is_told_so():
+    assert scores().misses() == []
+    assert str(scores()).splitlines()[-1] == (
+        "the course's targets (NLL <= -0.5, energy distance <= 0.015, precision >= 0.85, coverage >= 0.99): all met"
+    )
+
+
+@pytest.mark.parametrize(
+    ("changed", "missed"),
+    [
+        ({"nll": -0.42}, "NLL -0.420 > -0.5"),
+        ({"energy_distance": 0.0345}, "energy distance 0.0345 > 0.015"),
+        ({"precision": 0.846}, "precision 0.846 < 0.85"),
+        ({"coverage": 0.985}, "coverage 0.985 < 0.99"),
+    ],
+)
+def test_each_missed_target_is_named_with_its_score(changed, missed):
+    assert scores(**changed).misses() == [missed]
+    assert str(scores(**changed)).endswith(f": missed, {missed}")
+
+
+def test_the_targets_are_the_bounds_themselves():
+    assert scores(nll=-0.5, energy_distance=0.015, precision=0.85, coverage=0.99).misses() == []
+    assert len(scores(nll=0.1, energy_distance=0.1, precision=0.5, coverage=0.5).misses()) == 4
+    assert scores(precision=0.9).misses(Targets(precision=0.95)) == ["precision 0.900 < 0.95"]
