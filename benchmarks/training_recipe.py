@@ -114,17 +114,20 @@ def time_notebook() -> float:
     return time.perf_counter() - started
 
 
-def print_table(runs: list[Run]) -> None:
+def print_header() -> None:
     header = f"{'recipe':<8}{'seed':>5} {'kernels':<8}{'train s':>8}  {'scorer':<12}"
-    print(f"{header}{'NLL':>7}{'energy':>9}{'precision':>10}{'coverage':>9}  targets")
-    for run in runs:
-        for name, s in run.scorers():
-            misses = s.misses(TARGETS)
-            start = f"{run.recipe:<8}{run.seed:>5} {run.kernels:<8}{run.seconds:>8.1f}" if name == "course" else ""
-            print(
-                f"{start:<30}  {name:<12}{s.nll:>7.2f}{s.energy_distance:>9.4f}{s.precision:>10.3f}{s.coverage:>9.3f}"
-                f"  {'missed: ' + '; '.join(misses) if misses else 'met'}"
-            )
+    print(f"{header}{'NLL':>7}{'energy':>9}{'precision':>10}{'coverage':>9}  targets", flush=True)
+
+
+def print_run(run: Run) -> None:
+    for name, s in run.scorers():
+        misses = s.misses(TARGETS)
+        start = f"{run.recipe:<8}{run.seed:>5} {run.kernels:<8}{run.seconds:>8.1f}" if name == "course" else ""
+        print(
+            f"{start:<30}  {name:<12}{s.nll:>7.2f}{s.energy_distance:>9.4f}{s.precision:>10.3f}{s.coverage:>9.3f}"
+            f"  {'missed: ' + '; '.join(misses) if misses else 'met'}",
+            flush=True,
+        )
 
 
 def worst(runs: list[Run]) -> Scores:
@@ -181,8 +184,12 @@ def main() -> None:
 
     print(f"torch {torch.__version__}, {os.cpu_count()} CPU cores, default threads {torch.get_num_threads()}\n")
     plan = [(seed, "native") for seed in range(args.seeds)] + [(s, PLAIN_KERNELS) for s in args.plain_kernel_seeds]
-    runs = [run_in_child(recipe, seed, kernels) for seed, kernels in plan for recipe in RECIPES]
-    print_table(runs)
+    print_header()
+    runs = []
+    for seed, kernels in plan:  # the recipes alternate, so a slow spell of the machine hits both
+        for recipe in RECIPES:
+            runs.append(run_in_child(recipe, seed, kernels))
+            print_run(runs[-1])
     notebook_seconds = [time_notebook() for _ in range(args.notebook_runs)]
     report(runs, notebook_seconds)
 
