@@ -29,7 +29,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--full-training",
         action="store_true",
-        help="the browser tests' student trains with the course's full recipe, not nbgrader's 20 steps (make screenshots)",
+        help="the browser tests' student trains with the full course recipe, not nbgrader's 20 steps (screenshots)",
     )
 
 
