@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from course.evaluation import Evaluation, Targets, energy_distance, evaluate
+from course.evaluation import TARGETS, Evaluation, Targets, energy_distance, evaluate
 
 
 class GaussianFlow(torch.nn.Module):
@@ -102,7 +102,7 @@ def test_the_report_names_every_score():
 
 
 def test_a_model_that_meets_every_target_is_told_so():
-    assert scores().misses() == []
+    assert TARGETS.misses(scores()) == []
     assert str(scores()).splitlines()[-1] == (
         "the course's targets (NLL <= -0.5, energy distance <= 0.015, precision >= 0.85, coverage >= 0.99): all met"
     )
@@ -118,11 +118,11 @@ def test_a_model_that_meets_every_target_is_told_so():
     ],
 )
 def test_each_missed_target_is_named_with_its_score(changed, missed):
-    assert scores(**changed).misses() == [missed]
+    assert TARGETS.misses(scores(**changed)) == [missed]
     assert str(scores(**changed)).endswith(f": missed, {missed}")
 
 
 def test_the_targets_are_the_bounds_themselves():
-    assert scores(nll=-0.5, energy_distance=0.015, precision=0.85, coverage=0.99).misses() == []
-    assert len(scores(nll=0.1, energy_distance=0.1, precision=0.5, coverage=0.5).misses()) == 4
-    assert scores(precision=0.9).misses(Targets(precision=0.95)) == ["precision 0.900 < 0.95"]
+    assert TARGETS.misses(scores(nll=-0.5, energy_distance=0.015, precision=0.85, coverage=0.99)) == []
+    assert len(TARGETS.misses(scores(nll=0.1, energy_distance=0.1, precision=0.5, coverage=0.5))) == 4
+    assert Targets(precision=0.95).misses(scores(precision=0.9)) == ["precision 0.900 < 0.95"]

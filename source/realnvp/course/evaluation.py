@@ -22,10 +22,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 
 SampleData = Callable[[int], torch.Tensor]
+
+
+class Scores(Protocol):
+    """What the targets judge: an :class:`Evaluation`, or another scorer's numbers."""
+
+    @property
+    def nll(self) -> float: ...
+    @property
+    def energy_distance(self) -> float: ...
+    @property
+    def precision(self) -> float: ...
+    @property
+    def coverage(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -43,6 +57,19 @@ class Targets:
             f" precision >= {self.precision}, coverage >= {self.coverage}"
         )
 
+    def misses(self, scores: Scores) -> list[str]:
+        """The scores that miss these targets, each next to its target, e.g. ``"precision 0.721 < 0.85"``."""
+        missed = []
+        if scores.nll > self.nll:
+            missed.append(f"NLL {scores.nll:.3f} > {self.nll}")
+        if scores.energy_distance > self.energy_distance:
+            missed.append(f"energy distance {scores.energy_distance:.4f} > {self.energy_distance}")
+        if scores.precision < self.precision:
+            missed.append(f"precision {scores.precision:.3f} < {self.precision}")
+        if scores.coverage < self.coverage:
+            missed.append(f"coverage {scores.coverage:.3f} < {self.coverage}")
+        return missed
+
 
 TARGETS = Targets()
 
@@ -57,21 +84,8 @@ class Evaluation:
     n_points: int
     radius: float
 
-    def misses(self, targets: Targets = TARGETS) -> list[str]:
-        """The scores that miss ``targets``, each next to its target, e.g. ``"precision 0.721 < 0.85"``."""
-        missed = []
-        if self.nll > targets.nll:
-            missed.append(f"NLL {self.nll:.3f} > {targets.nll}")
-        if self.energy_distance > targets.energy_distance:
-            missed.append(f"energy distance {self.energy_distance:.4f} > {targets.energy_distance}")
-        if self.precision < targets.precision:
-            missed.append(f"precision {self.precision:.3f} < {targets.precision}")
-        if self.coverage < targets.coverage:
-            missed.append(f"coverage {self.coverage:.3f} < {targets.coverage}")
-        return missed
-
     def __str__(self) -> str:
-        missed = self.misses()
+        missed = TARGETS.misses(self)
         return "\n".join(
             [
                 f"held-out NLL ({self.n_points} fresh points, lower is better): {self.nll:.2f} nats",
