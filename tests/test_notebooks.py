@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import difflib
 import itertools
@@ -16,6 +17,7 @@ import nbformat
 import pytest
 import torch
 from nbgrader.api import Gradebook
+from nbgrader.validator import Validator
 
 from autograder.notebooks import (
     ANSWERS,
@@ -187,6 +189,34 @@ def test_nbgrader_validate_passes_the_source(tmp_path: Path):
 def test_nbgrader_validate_invert_passes_the_release(tmp_path: Path):
     output = run_nbgrader(tmp_path, "validate", "--invert", str(ROOT / RELEASE))
     assert "Success! The notebook does not pass any tests." in output, output
+
+
+def visible_test_messages(notebook: nbformat.NotebookNode) -> list[str]:
+    """The assertion messages of the release's test cells, each f-string field as 12 characters."""
+    messages = []
+    for cell in notebook.cells:
+        if nbgrader_meta(cell).get("grade"):
+            for node in ast.walk(ast.parse(cell.source)):
+                if isinstance(node, ast.Assert) and node.msg is not None:
+                    parts = node.msg.values if isinstance(node.msg, ast.JoinedStr) else [node.msg]
+                    messages.append("".join(p.value if isinstance(p, ast.Constant) else "x" * 12 for p in parts))
+    return messages
+
+
+def test_every_visible_test_message_fits_nbgrader_validates_lines():
+    # nbgrader validate cuts every line of an error to its width, "AssertionError: " included
+    validator = Validator()
+    room = validator.width - 3 - len(validator.indent) - len("AssertionError: ")
+    messages = visible_test_messages(read(ROOT / RELEASE))
+    assert len(messages) >= 6
+    too_long = [line for message in messages for line in message.splitlines() if len(line) > room]
+    assert too_long == [], f"split these at most {room} characters a line"
+
+
+def test_nbgrader_validate_shows_a_failed_visible_tests_whole_message(tmp_path: Path):
+    output = run_nbgrader(tmp_path, "validate", str(ROOT / SUBMITTED / "logdet_sign" / ASSIGNMENT / RELEASE.name))
+    assert "AssertionError: the log-determinants of forward and inverse must cancel:\n" in output, output
+    assert "    forward returns +sum(s), inverse -sum(s)\n" in output, output
 
 
 # --- stock nbgrader autograde on the example submissions -----------------------------------
