@@ -7,12 +7,12 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: demo test generate screenshots benchmark clean
 
-## demo: regenerate the derived notebooks, then grade the example submissions into graded/ (with a gradebook
-## of their own there: the course's gradebook.db is for the real class)
+## demo: regenerate the derived notebooks, then grade the example submissions into demo/, with a gradebook
+## of its own there: a scratch run, which leaves the class's gradebook.db, graded/, feedback/ and autograded/ alone
 demo: $(VENV)/.installed
 	$(PY) -m autograder generate
-	mkdir -p graded
-	$(PY) -m autograder grade examples/submitted --out graded --db sqlite:///graded/gradebook.db
+	mkdir -p demo
+	$(PY) -m autograder grade examples/submitted --out demo --db sqlite:///demo/gradebook.db
 
 ## test: every test, the nbval run of the training notebook and ruff
 test: $(VENV)/.installed
@@ -36,6 +36,8 @@ $(VENV)/.installed: requirements.txt source/realnvp/requirements.txt pyproject.t
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
-## clean: remove the demo's output; the course's own gradebook.db, submitted/ and feedback/ are kept
+## clean: remove what the demo and the build made; a class's results (gradebook.db, submitted/, autograded/,
+## feedback/, graded/) are never touched
 clean:
-	rm -rf graded
+	rm -rf demo .pytest_cache .ruff_cache *.egg-info
+	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +

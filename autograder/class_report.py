@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from autograder.checks import PARTS
 from autograder.grading import Graded
 from autograder.reports import STATUS_WORDS, number
+from autograder.staging import Staging
 
 REPORT = "report.html"
 COUNTS = "class_counts.csv"
@@ -150,11 +151,12 @@ def count_rows(rows: list[Graded]) -> list[tuple[str, str, str, int, str, str]]:
     return table
 
 
-def write_counts(rows: list[Graded], path: Path) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(COUNTS_COLUMNS)
-        writer.writerows(count_rows(rows))
+def counts_text(rows: list[Graded]) -> str:
+    handle = io.StringIO(newline="")
+    writer = csv.writer(handle)
+    writer.writerow(COUNTS_COLUMNS)
+    writer.writerows(count_rows(rows))
+    return handle.getvalue()
 
 
 # --- report.html -----------------------------------------------------------------------------
@@ -299,9 +301,8 @@ def report_html(rows: list[Graded], run: RunFigures) -> str:
     return _PAGE.format(count=len(rows), counts=COUNTS, sections=sections)
 
 
-def write_class_report(rows: list[Graded], out: Path, run: RunFigures) -> list[Path]:
+def stage_class_report(rows: list[Graded], out: Path, run: RunFigures, staging: Staging) -> list[Path]:
     """``OUT/report.html`` and ``OUT/class_counts.csv``."""
-    out.mkdir(parents=True, exist_ok=True)
-    (out / REPORT).write_text(report_html(rows, run), encoding="utf-8")
-    write_counts(rows, out / COUNTS)
+    staging.write_text(out / REPORT, report_html(rows, run))
+    staging.write_text(out / COUNTS, counts_text(rows))
     return [out / REPORT, out / COUNTS]

@@ -7,16 +7,19 @@ the gradebook's writer lock for its whole write (a PostgreSQL advisory lock, or 
 next to a SQLite file), so their rows never interleave. Each student has one submission of
 the assignment, with the time nbgrader collected it and the late penalty the course's policy
 gives it, as stock ``nbgrader autograde`` records them; a regrade overwrites its scores.
+A run's rows are one transaction: an interrupted run leaves the gradebook as it was.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import fcntl
 import os
 import sys
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,20 +67,35 @@ def _connect_args(url: URL) -> dict:
     return {"connect_timeout": CONNECT_TIMEOUT_S} if url.get_backend_name() == "postgresql" else {}
 
 
-def _first_line(error: BaseException, url: URL) -> str:
+def first_line(error: BaseException, url: URL) -> str:
     line = (str(getattr(error, "orig", None) or error).strip().splitlines() or [type(error).__name__])[0]
     return line.replace(url.password, "***") if url.password else line
 
 
-def check_reachable(url: URL) -> None:
-    """Connect once, so a wrong ``--db`` stops the run before any grading."""
+def _sqlite_file(url: URL) -> Path | None:
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database).resolve()
+
+
+def check_reachable(url: URL, out: Path | None = None) -> None:
+    """Connect once, so a wrong ``--db`` stops the run before any grading. A SQLite file that does not exist yet
+    is not created here: its folder must exist, or be inside ``out``, the folder the run creates."""
+    database = _sqlite_file(url)
+    if database is not None and not database.exists():
+        folder = database.parent
+        if out is not None and folder.is_relative_to(out.resolve()):
+            folder = next(parent for parent in database.parents if parent.exists())
+        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            raise GradebookError(f"cannot open the gradebook at {masked(url)}: {folder} is not a folder it can write")
+        return
     try:
         engine = create_engine(url, connect_args=_connect_args(url))
         with engine.connect():
             pass
         engine.dispose()
     except (SQLAlchemyError, ImportError, OSError) as error:
-        raise GradebookError(f"cannot open the gradebook at {masked(url)}: {_first_line(error, url)}") from None
+        raise GradebookError(f"cannot open the gradebook at {masked(url)}: {first_line(error, url)}") from None
 
 
 @contextlib.contextmanager
@@ -96,8 +114,9 @@ def writer_lock(url: URL) -> Iterator[None]:
                     connection.commit()
         finally:
             engine.dispose()
-    elif url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        with open(f"{url.database}.lock", "a") as handle:
+    elif (database := _sqlite_file(url)) is not None:
+        database.parent.mkdir(parents=True, exist_ok=True)
+        with open(f"{database}.lock", "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -137,7 +156,7 @@ def _write_row(gradebook: Gradebook, row: Graded, points: dict[str, float], cour
         grade.auto_score = row.part_score(part)
         grade.manual_score = None
         grade.needs_manual_grade = False
-    gradebook.db.commit()
+    gradebook.db.commit()  # within Writer, a flush: nbgrader's score and lateness queries read these rows
     submission = gradebook.find_submission(ASSIGNMENT, row.student_id)
     notebook = gradebook.find_submission_notebook(NOTEBOOK, ASSIGNMENT, row.student_id)
     late = submission.total_seconds_late  # against the due date, and the student's extension, in the gradebook
@@ -146,12 +165,51 @@ def _write_row(gradebook: Gradebook, row: Graded, points: dict[str, float], cour
     return notebook.late_submission_penalty
 
 
-def record(
-    rows: list[Graded], points: dict[str, float], db_url: str | URL, course: Course | None = None
-) -> dict[str, float | None]:
-    """Register the assignment's grade cells, then write each student's submission time and scores, under the
-    writer lock. With a ``course``, its id is the gradebook's course and its late-submission policy sets each
-    late submission's penalty. Returns the penalty per student (None: not late, or no penalty)."""
+@dataclass(frozen=True)
+class Recorded:
+    """One student's submission as the gradebook holds it."""
+
+    student_id: str
+    timestamp: datetime.datetime | None
+    scores: dict[str, float]  # per part: the manual score where a grader set one, else the automatic one
+    late_penalty: float | None
+
+
+class Writer:
+    """The gradebook of one run, as one transaction: nothing is committed until :meth:`commit`."""
+
+    def __init__(self, gradebook: Gradebook, course: Course | None) -> None:
+        self.gradebook = gradebook
+        self.course = course
+        self._commit = gradebook.db.commit
+        gradebook.db.commit = gradebook.db.flush  # nbgrader commits in each call: here they join the one transaction
+
+    def record(self, rows: list[Graded], points: dict[str, float]) -> dict[str, float | None]:
+        """Register the assignment's grade cells, then write each student's submission time and scores. With a
+        course, its late-submission policy sets each late submission's penalty. Returns the penalty per student
+        (None: not late, or no penalty)."""
+        _register_assignment(self.gradebook, points)
+        return {row.student_id: _write_row(self.gradebook, row, points, self.course) for row in rows}
+
+    def class_results(self, points: dict[str, float]) -> list[Recorded]:
+        """Every student's submission of the assignment, this run's writes included, by student id."""
+        results = []
+        for submission in self.gradebook.assignment_submissions(ASSIGNMENT):
+            student = submission.student_id
+            notebook = self.gradebook.find_submission_notebook(NOTEBOOK, ASSIGNMENT, student)
+            scores = {grade.name: float(grade.score) for grade in notebook.grades if grade.name in points}
+            penalty = notebook.late_submission_penalty
+            results.append(Recorded(student, submission.timestamp, scores, penalty))
+        return sorted(results, key=lambda recorded: recorded.student_id)
+
+    def commit(self) -> None:
+        self._commit()
+
+
+@contextlib.contextmanager
+def writing(db_url: str | URL, course: Course | None = None) -> Iterator[Writer]:
+    """The gradebook under the writer lock, for one transaction: what the block writes is committed when it calls
+    ``commit()``, and rolled back if it ends without. With a ``course``, its id is the gradebook's course."""
     url = parse_url(db_url) if isinstance(db_url, str) else db_url
     # nbgrader's course id is "" unless the config sets one; its gradebook needs one on PostgreSQL (a foreign key)
     course_id = (course.course_id if course else "") or DEFAULT_COURSE_ID
@@ -163,5 +221,14 @@ def record(
     ):
         # nbgrader's add_submission trips SQLAlchemy's autoflush warnings; the rows are written all the same.
         warnings.simplefilter("ignore", SAWarning)
-        _register_assignment(gradebook, points)
-        return {row.student_id: _write_row(gradebook, row, points, course) for row in rows}
+        yield Writer(gradebook, course)
+
+
+def record(
+    rows: list[Graded], points: dict[str, float], db_url: str | URL, course: Course | None = None
+) -> dict[str, float | None]:
+    """:meth:`Writer.record` in a transaction of its own."""
+    with writing(db_url, course) as writer:
+        penalties = writer.record(rows, points)
+        writer.commit()
+    return penalties

@@ -150,7 +150,11 @@ class Grader:
                 progress()
 
         count = min(self.workers, max(1, len(submissions)))
-        with contextlib.ExitStack() as stack, ThreadPoolExecutor(max_workers=count) as pool:
+        pool = ThreadPoolExecutor(max_workers=count)
+        with contextlib.ExitStack() as stack:
+            # On the way out (Ctrl-C included) the sandboxes close first, which ends the submissions still
+            # running, then the pool drops the ones not started: an interrupted batch stops at once.
+            stack.callback(pool.shutdown, wait=True, cancel_futures=True)
             for sandbox in pool.map(lambda _: Sandbox(self.limits), range(count)):
                 idle.put(stack.enter_context(sandbox))
             return list(pool.map(work, submissions))

@@ -1,5 +1,6 @@
 """What a graded batch leaves behind: grades.csv, feedback pages (also where nbgrader's release_feedback
-finds them), Gradescope results, and the course's autograded/ copies that formgrader reads.
+finds them), Gradescope results, each student's record of the grading, and the course's autograded/
+copies that formgrader reads. Each is staged (``autograder.staging``) and appears when the run commits.
 
 Feedback carries the verdicts' hints and the student's own error messages,
 never the checks' code, the reference or the cases' numbers.
@@ -8,7 +9,10 @@ never the checks' code, the reference or the cases' numbers.
 from __future__ import annotations
 
 import csv
+import dataclasses
+import datetime
 import html
+import io
 import json
 import shutil
 import textwrap
@@ -19,6 +23,10 @@ import nbformat
 from autograder.checks import PARTS, Verdict
 from autograder.course_root import SECRET, TIMESTAMP, Course
 from autograder.grading import Graded, Submission, iter_parts
+from autograder.staging import Staging
+
+GRADES = "grades.csv"
+RECORDS = "records"  # OUT/records/<student_id>.json: each student's last grading, whole, for the class view
 
 # The columns of ``nbgrader export`` where they mean the same (timestamp, raw_score, late_submission_penalty, score,
 # max_score), then the parts' scores and how the grading went.
@@ -34,6 +42,7 @@ STATUS_WORDS = {
     "memory": "used more memory than the limit",
     "output": "printed more than the output limit",
     "crashed": "stopped without an answer",
+    "recorded": "graded outside this folder: the gradebook's scores only",
 }
 
 
@@ -45,15 +54,31 @@ def _timestamp(row: Graded) -> str:
     return "" if row.timestamp is None else str(row.timestamp)  # nbgrader export's format: UTC, no zone
 
 
-def write_csv(rows: list[Graded], path: Path) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
-        for row in rows:
-            scores = [number(row.part_score(part)) for part in PARTS]
-            penalty = row.late_penalty or 0
-            totals = [number(row.raw_score), number(penalty), number(row.score), number(row.max_score)]
-            writer.writerow([row.student_id, _timestamp(row), *totals, *scores, row.status, row.message])
+def csv_text(rows: list[Graded]) -> str:
+    handle = io.StringIO(newline="")
+    writer = csv.writer(handle)
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        scores = [number(row.part_score(part)) for part in PARTS]
+        penalty = row.late_penalty or 0
+        totals = [number(row.raw_score), number(penalty), number(row.score), number(row.max_score)]
+        writer.writerow([row.student_id, _timestamp(row), *totals, *scores, row.status, row.message])
+    return handle.getvalue()
+
+
+def record_json(row: Graded) -> dict:
+    """The whole grading of one student, to rebuild the class view when others are regraded."""
+    data = dataclasses.asdict(row)
+    data["timestamp"] = None if row.timestamp is None else row.timestamp.isoformat()
+    return data
+
+
+def graded_from_record(data: dict) -> Graded:
+    """The :class:`Graded` that :func:`record_json` wrote; ``ValueError`` or ``KeyError`` when it is not one."""
+    verdicts = {part: Verdict(**verdict) for part, verdict in data["verdicts"].items()}
+    stamp = data["timestamp"]
+    timestamp = None if stamp is None else datetime.datetime.fromisoformat(stamp)
+    return Graded(**{**data, "verdicts": verdicts, "timestamp": timestamp})
 
 
 def _part_text(verdict: Verdict | None, not_graded: str) -> str:
@@ -138,17 +163,25 @@ def feedback_html(row: Graded) -> str:
     )
 
 
-def write_reports(rows: list[Graded], out: Path) -> None:
-    """grades.csv, feedback/<id>.html and results/<id>.json under ``out``."""
-    (out / "feedback").mkdir(parents=True, exist_ok=True)
-    (out / "results").mkdir(parents=True, exist_ok=True)
-    write_csv(rows, out / "grades.csv")
+def stage_student_files(rows: list[Graded], out: Path, staging: Staging) -> None:
+    """feedback/<id>.html, results/<id>.json (Gradescope's format) and records/<id>.json under ``out``."""
     for row in rows:
-        (out / "feedback" / f"{row.student_id}.html").write_text(feedback_html(row), encoding="utf-8")
-        (out / "results" / f"{row.student_id}.json").write_text(json.dumps(results_json(row), indent=2) + "\n")
+        staging.write_text(out / "feedback" / f"{row.student_id}.html", feedback_html(row))
+        staging.write_text(out / "results" / f"{row.student_id}.json", json.dumps(results_json(row), indent=2) + "\n")
+        staging.write_text(out / RECORDS / f"{row.student_id}.json", json.dumps(record_json(row), indent=2) + "\n")
 
 
-def write_course_feedback(rows: list[Graded], submissions: list[Submission], course: Course) -> list[Path]:
+def read_record(out: Path, student_id: str) -> Graded | None:
+    """The student's record in ``out``, or None when there is none that can be read."""
+    try:
+        return graded_from_record(json.loads((out / RECORDS / f"{student_id}.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def stage_course_feedback(
+    rows: list[Graded], submissions: list[Submission], course: Course, staging: Staging
+) -> list[Path]:
     """Each student's feedback page where ``nbgrader release_feedback`` delivers it from:
     ``feedback/<student_id>/realnvp/<notebook>.html``, beside the submission's ``timestamp.txt`` and
     ``submission_secret.txt`` (release_feedback addresses the page by them). Only submissions that came
@@ -159,16 +192,15 @@ def write_course_feedback(rows: list[Graded], submissions: list[Submission], cou
         if folder is None or notebook is None or not all((folder / name).is_file() for name in (TIMESTAMP, SECRET)):
             continue
         target = course.feedback_folder(row.student_id)
-        target.mkdir(parents=True, exist_ok=True)
         for name in (TIMESTAMP, SECRET):
-            shutil.copyfile(folder / name, target / name)
+            staging.copy_file(folder / name, target / name)
         page = target / f"{notebook.stem}.html"
-        page.write_text(feedback_html(row), encoding="utf-8")
+        staging.write_text(page, feedback_html(row))
         written.append(page)
     return written
 
 
-def write_autograded(rows: list[Graded], submissions: list[Submission], course: Course) -> list[Path]:
+def stage_autograded(rows: list[Graded], submissions: list[Submission], course: Course, staging: Staging) -> list[Path]:
     """Each submission collected into the course's ``submitted/``, copied to ``autograded/<student_id>/realnvp/``
     as ``nbgrader autograde`` leaves it. Formgrader counts a submission as graded (and shows its score from the
     gradebook) only when that folder exists, and its grading view opens the notebook there: its outputs are
@@ -179,10 +211,10 @@ def write_autograded(rows: list[Graded], submissions: list[Submission], course: 
         if folder is None or not folder.resolve().is_relative_to(course.submitted):
             continue
         target = course.autograded_folder(row.student_id)
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(folder, target)
+        copy = staging.folder(target)
+        shutil.copytree(folder, copy, dirs_exist_ok=True)
         if submission.path is not None:
-            _show_verdicts(target / submission.path.relative_to(folder), row)
+            _show_verdicts(copy / submission.path.relative_to(folder), row)
         written.append(target)
     return written
 

@@ -85,6 +85,11 @@ class Outcome:
     meta: dict = field(default_factory=dict)
 
 
+# The memory limit counts the sandbox's whole address space, torch and the notebook's imports included:
+# about 620 MB (VmSize) before a submission runs, with torch 2.13's CPU build on Linux.
+MIN_MEMORY_MB = 1024
+
+
 @dataclass(frozen=True)
 class Limits:
     timeout_s: float = 60.0

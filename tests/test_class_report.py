@@ -1,6 +1,7 @@
 import csv
 import dataclasses
 import datetime
+from pathlib import Path
 
 from autograder.checks import PARTS, Verdict
 from autograder.class_report import (
@@ -11,10 +12,11 @@ from autograder.class_report import (
     mistakes,
     report_html,
     score_table,
+    stage_class_report,
     summary,
-    write_class_report,
 )
 from autograder.grading import Graded
+from autograder.staging import Staging
 from tests.pages import fetched_resources, inline_pngs
 
 POINTS = {"forward_y": 4.0, "log_det_J": 4.0, "round_trip": 2.0}
@@ -75,6 +77,12 @@ def test_the_score_table_has_a_late_penalty_column_only_when_one_was_given():
         "status",
     ]
     assert "late penalties: 1 submissions, 3 points in all" in summary([late])
+
+
+def write_class_report(rows: list[Graded], out: Path, run: RunFigures) -> None:
+    staging = Staging(out)
+    stage_class_report(rows, out, run, staging)
+    staging.commit()
 
 
 def test_the_counts_csv_has_scores_parts_mistakes_and_statuses(tmp_path):

@@ -12,12 +12,17 @@ from autograder.grading import Graded, Submission
 from autograder.notebooks import RELEASE
 from autograder.reports import (
     CSV_COLUMNS,
+    csv_text,
     feedback_html,
+    graded_from_record,
+    read_record,
+    record_json,
     results_json,
-    write_autograded,
-    write_course_feedback,
-    write_reports,
+    stage_autograded,
+    stage_course_feedback,
+    stage_student_files,
 )
+from autograder.staging import Staging
 from tests.conftest import ROOT
 
 POINTS = {"forward_y": 4.0, "log_det_J": 4.0, "round_trip": 2.0}
@@ -40,7 +45,10 @@ def test_scores_follow_the_points_table():
 
 def test_grades_csv_has_one_row_per_submission_with_the_documented_columns(tmp_path):
     rows = [graded("ada"), graded("bob", failed=("log_det_J",)), graded("eve", "invalid", "the file is empty")]
-    write_reports(rows, tmp_path)
+    staging = Staging(tmp_path)
+    stage_student_files(rows, tmp_path, staging)
+    staging.write_text(tmp_path / "grades.csv", csv_text(rows))
+    staging.commit()
     with (tmp_path / "grades.csv").open() as handle:
         table = list(csv.DictReader(handle))
     assert tuple(table[0]) == CSV_COLUMNS
@@ -52,6 +60,17 @@ def test_grades_csv_has_one_row_per_submission_with_the_documented_columns(tmp_p
     assert table[2]["message"] == "the file is empty"
     assert {p.name for p in (tmp_path / "feedback").iterdir()} == {"ada.html", "bob.html", "eve.html"}
     assert {p.name for p in (tmp_path / "results").iterdir()} == {"ada.json", "bob.json", "eve.json"}
+
+
+def test_a_record_gives_back_the_whole_grading_and_a_damaged_one_reads_as_none(tmp_path):
+    row = late(graded("bob", failed=("log_det_J",)), 3.0)
+    assert graded_from_record(json.loads(json.dumps(record_json(row)))) == row
+    staging = Staging(tmp_path)
+    stage_student_files([row], tmp_path, staging)
+    staging.commit()
+    assert read_record(tmp_path, "bob") == row
+    (tmp_path / "records" / "bob.json").write_text('{"student_id": "bob"}')
+    assert read_record(tmp_path, "bob") is None and read_record(tmp_path, "nobody") is None
 
 
 def test_results_json_follows_gradescopes_schema():
@@ -83,7 +102,10 @@ def late(row: Graded, penalty: float) -> Graded:
 
 def test_a_late_penalty_shows_as_raw_score_penalty_and_final_score_like_nbgrader_export(tmp_path):
     rows = [late(graded("ada", failed=("round_trip",)), 8.0), late(graded("bob"), 3.0), graded("cy")]
-    write_reports(rows, tmp_path)
+    staging = Staging(tmp_path)
+    stage_student_files(rows, tmp_path, staging)
+    staging.write_text(tmp_path / "grades.csv", csv_text(rows))
+    staging.commit()
     with (tmp_path / "grades.csv").open() as handle:
         table = {row["student_id"]: row for row in csv.DictReader(handle)}
     columns = ("timestamp", "raw_score", "late_submission_penalty", "score", "max_score")
@@ -108,7 +130,9 @@ def test_course_feedback_goes_where_nbgrader_release_feedback_looks_for_it(tmp_p
         submissions.append(Submission(student, folder / "realnvp.ipynb", folder=folder))
     rows = [graded("ada", failed=("log_det_J",)), graded("bob")]
 
-    written = write_course_feedback(rows, submissions, course)
+    staging = Staging(tmp_path / "graded")
+    written = stage_course_feedback(rows, submissions, course, staging)
+    staging.commit()
 
     ada = tmp_path / "feedback" / "ada" / "realnvp"
     assert written == [ada / "realnvp.html"]
@@ -128,7 +152,9 @@ def test_graded_copies_go_where_formgrader_looks_with_each_test_cell_showing_its
         submissions.append(Submission(student, folder / "realnvp.ipynb", folder=folder))
     rows = [graded("ada", failed=("log_det_J",)), graded("bob")]
 
-    written = write_autograded(rows, submissions, course)
+    staging = Staging(tmp_path / "graded")
+    written = stage_autograded(rows, submissions, course, staging)
+    staging.commit()
 
     ada = tmp_path / "autograded" / "ada" / "realnvp"
     assert written == [ada]  # bob's notebook is not in the course's submitted/: formgrader does not list it
