@@ -1,17 +1,25 @@
 """From a submitted notebook file to the Python module the grader runs.
 
-Grading reads what the student wrote, not nbgrader's cell metadata: every code
-cell is read, in order, whatever its metadata says. The module is a dependency
-slice of the notebook's top-level statements: those that define a name the
-graded classes (``CouplingLayer`` and ``RealNVP``, which the probe builds) use,
-directly or through other kept definitions, in notebook order. An import, an
-alias (``EXP = torch.exp``), a computed constant, a helper function or object
-is kept when the graded code needs it; a statement that defines nothing the
-graded code needs (a training run, a plot, ``torch.manual_seed(0)``, a test
-cell, scratch work) is left out, so a hang there costs nothing.
+The grader judges the student's code as stock ``nbgrader autograde`` does: as it stands when the last test
+cell runs. Code cells are read in order, whatever else their metadata says, up to and including the last test
+cell (a code cell whose nbgrader metadata has ``grade`` true and not ``solution``); the code cells after it (an
+experiment that redefines ``CouplingLayer``, the training run, plots) do not count. The metadata is the
+student's to change, so it only places that cut, and a notebook counts whole when the cut cannot be the
+homework's: when no code cell is a test cell (the code pasted into a fresh notebook or into one cell, the test
+cells deleted; malformed metadata marks no test cell), and when no statement up to the last test cell defines
+``CouplingLayer`` (the test cells moved above the code). Copying a test cell to the end moves the cut there.
 
-A name the graded code needs but that no readable statement defines is reported
-with the reason in words, so a ``NameError`` in the feedback can say why.
+The module is a dependency slice of the counted top-level statements: those that define a name the graded
+classes (``CouplingLayer`` and ``RealNVP``, which the probe builds) use, directly or through other kept
+definitions, in notebook order. An import, an alias (``EXP = torch.exp``), a computed constant, a helper
+function or object is kept when the graded code needs it; a statement that defines nothing the graded code
+needs (a training run, a plot, ``torch.manual_seed(0)``, a test cell, scratch work) is left out, so a hang
+there costs nothing. A top-level statement that calls a top-level function (``setup()``) defines the names
+that function, or a top-level function it calls, sets through a ``global`` statement, so
+``def setup(): global SCALE_FN; SCALE_FN = torch.exp`` and the call are both kept when ``SCALE_FN`` is needed.
+
+A name the graded code needs but that no counted statement defines is reported with the reason in words, so a
+``NameError`` in the feedback can say why.
 """
 
 from __future__ import annotations
@@ -21,7 +29,8 @@ import builtins
 import json
 import re
 import symtable
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from IPython.core.inputtransformer2 import TransformerManager
@@ -55,11 +64,14 @@ class Statement:
     immediate: frozenset[str]  # names read while it runs
     deferred: frozenset[str]  # names read later, when the functions it defines are called
     star: bool = False  # ``from m import *``: it may bind any name
+    function: str = ""  # the name a top-level ``def`` defines
+    sets: frozenset[str] = frozenset()  # the names that function's body assigns through ``global``
 
 
 @dataclass(frozen=True)
 class Unreadable:
     cell: str  # which cell, in words
+    number: int  # the cell's number among the code cells
     source: str
     reason: str  # completes "<cell> ..."
 
@@ -93,8 +105,37 @@ class SubmissionModule:
         return match.group(0) if place is None else f"(in {match.group(1)}, code cell {place[0]}, line {place[1]})"
 
 
-def read_cells(path: Path) -> list[str]:
-    """The sources of the notebook's code cells, in order."""
+@dataclass(frozen=True)
+class CodeCell:
+    """One code cell: its source, and whether nbgrader's metadata marks it a test cell."""
+
+    source: str
+    test: bool = False
+
+
+def _is_test_cell(cell: dict) -> bool:
+    """nbgrader's test cell: graded (``grade``) and not an answer (``solution``). Any malformed metadata: no."""
+    metadata = cell.get("metadata")
+    nbgrader = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    return isinstance(nbgrader, dict) and bool(nbgrader.get("grade")) and not nbgrader.get("solution")
+
+
+def code_cells(notebook: object) -> list[CodeCell]:
+    """The code cells of a notebook read from JSON, in order."""
+    cells = notebook.get("cells") if isinstance(notebook, dict) else None
+    if not isinstance(cells, list):
+        raise InvalidSubmission("the file is JSON but not a Jupyter notebook (it has no list of cells)")
+    found = []
+    for cell in cells:
+        if isinstance(cell, dict) and cell.get("cell_type") == "code":
+            source = cell.get("source", "")
+            source = "".join(map(str, source)) if isinstance(source, list) else str(source)
+            found.append(CodeCell(source, _is_test_cell(cell)))
+    return found
+
+
+def read_cells(path: Path) -> list[CodeCell]:
+    """The notebook's code cells, in order."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -107,15 +148,9 @@ def read_cells(path: Path) -> list[str]:
         raise InvalidSubmission(
             f"the file is not a notebook (not valid JSON: {error.msg}, line {error.lineno})"
         ) from None
-    cells = notebook.get("cells") if isinstance(notebook, dict) else None
-    if not isinstance(cells, list):
-        raise InvalidSubmission("the file is JSON but not a Jupyter notebook (it has no list of cells)")
-    sources = []
-    for cell in cells:
-        if isinstance(cell, dict) and cell.get("cell_type") == "code":
-            source = cell.get("source", "")
-            sources.append("".join(source) if isinstance(source, list) else str(source))
-    return sources
+    except RecursionError:
+        raise InvalidSubmission("the file is not a notebook (its JSON is nested too deeply to read)") from None
+    return code_cells(notebook)
 
 
 # --- one statement -----------------------------------------------------------------------------
@@ -177,6 +212,16 @@ def _reads(table: symtable.SymbolTable, later: bool, immediate: set[str], deferr
         _reads(child, later or runs_later, immediate, deferred)
 
 
+def _global_assigns(table: symtable.SymbolTable) -> set[str]:
+    """Names that ``table`` and the scopes inside it declare ``global`` and assign or import."""
+    names = {
+        symbol.get_name()
+        for symbol in table.get_symbols()
+        if symbol.is_declared_global() and (symbol.is_assigned() or symbol.is_imported())
+    }
+    return names.union(*(_global_assigns(child) for child in table.get_children()))
+
+
 def _first_line(node: ast.stmt) -> int:
     """A decorated definition starts at its first decorator."""
     return min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
@@ -200,6 +245,10 @@ def _statement(cell: str, number: int, offset: int, node: ast.stmt, python: str,
     if isinstance(node, ast.AugAssign):
         immediate |= _target_names(node.target)
     star = isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names)
+    function, sets = "", set()
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        function = node.name
+        sets = set().union(*(_global_assigns(child) for child in table.get_children() if child.get_name() == function))
     return Statement(
         cell,
         number,
@@ -210,6 +259,8 @@ def _statement(cell: str, number: int, offset: int, node: ast.stmt, python: str,
         frozenset(immediate),
         frozenset(deferred),
         star,
+        function,
+        frozenset(sets),
     )
 
 
@@ -288,7 +339,46 @@ def _slice(statements: list[Statement], roots: tuple[str, ...]) -> tuple[list[in
     return sorted(kept), unbound
 
 
-def _why_missing(name: str, use: int, statements: list[Statement], unreadable: list[Unreadable]) -> str:
+def _with_calls(statements: list[Statement]) -> list[Statement]:
+    """``statements``, where one that reads a top-level function while running also binds the names the
+    function sets through ``global``: those its body assigns, and those the top-level functions it reads set."""
+    effects: dict[str, set[str]] = {}
+    for statement in statements:
+        if statement.function:
+            effects.setdefault(statement.function, set()).update(statement.sets)
+    changed = True
+    while changed:
+        changed = False
+        for statement in statements:
+            if statement.function:
+                through = set().union(*(effects.get(read, set()) for read in statement.deferred))
+                if not through <= effects[statement.function]:
+                    effects[statement.function] |= through
+                    changed = True
+    called = []
+    for statement in statements:
+        sets = set().union(*(effects.get(read, set()) for read in statement.immediate))
+        called.append(replace(statement, binds=statement.binds | sets) if sets else statement)
+    return called
+
+
+def _last_counted_cell(cells: list[CodeCell], statements: list[Statement]) -> int:
+    """The number of the last code cell that counts: the last test cell, or the last cell when the
+    notebook counts whole (no test cell, or no ``CouplingLayer`` up to the last one)."""
+    last_test = max((number for number, cell in enumerate(cells, start=1) if cell.test), default=len(cells))
+    if any(REQUIRED_CLASS in s.binds for s in statements if s.number <= last_test):
+        return last_test
+    return len(cells)
+
+
+def _mentions(cell: Unreadable, name: str) -> bool:
+    return re.search(rf"\b{re.escape(name)}\b", cell.source) is not None
+
+
+def _why_missing(
+    name: str, use: int, statements: list[Statement], unreadable: list[Unreadable], below: list[Statement | Unreadable]
+) -> str:
+    """Why no counted statement before ``use`` binds ``name``; ``below``: the cells after the last test cell."""
     if name == "get_ipython":
         return "IPython magics and shell commands (% and !) do not run when grading; write that line in plain Python"
     binders = [s.cell for s in statements if name in s.binds]
@@ -298,32 +388,54 @@ def _why_missing(name: str, use: int, statements: list[Statement], unreadable: l
             "run your notebook from the top (Restart & Run All) to see the same error"
         )
     for cell in unreadable:
-        if re.search(rf"\b{re.escape(name)}\b", cell.source):
+        if _mentions(cell, name):
             return f"it is defined only in {cell.cell}, which {cell.reason}"
+    for later in below:
+        if _mentions(later, name) if isinstance(later, Unreadable) else name in later.binds | later.sets:
+            return (
+                f"it is defined only in {later.cell}, below the last test cell; the grader, like nbgrader, "
+                "grades your code as it stands when the last test cell runs"
+            )
+    setters = [s for s in statements if name in s.sets]
+    if setters:
+        function = f"{setters[0].function}()"
+        return (
+            f"it is set only by a global statement in {function}, in {setters[0].cell}, and no top-level "
+            f"statement of your notebook calls {function}, directly or through another top-level function"
+        )
     return (
-        "no top-level statement of your notebook defines it (names made by exec, globals() or a "
-        "function's global statement are not seen by the grader)"
+        "no top-level statement of your notebook defines it "
+        "(names made by exec or globals() are not seen by the grader)"
     )
 
 
-def module_source(cells: list[str]) -> SubmissionModule:
-    """The statements the graded classes need, as one module; raise if there is no CouplingLayer."""
+def module_source(cells: Sequence[str | CodeCell]) -> SubmissionModule:
+    """The statements the graded classes need, as one module; raise if there is no CouplingLayer.
+
+    A cell given as a string is a code cell without nbgrader's metadata.
+    """
+    code = [cell if isinstance(cell, CodeCell) else CodeCell(cell) for cell in cells]
     transformer = TransformerManager()
     statements: list[Statement] = []
     unreadable: list[Unreadable] = []
-    for number, cell in enumerate(cells, start=1):
+    for number, cell in enumerate(code, start=1):
         try:
             with AST_LOCK:
-                statements += _cell_statements(number, cell, transformer)
+                statements += _cell_statements(number, cell.source, transformer)
         except ValueError as error:
-            unreadable.append(Unreadable(_cell_name(number, cell), cell, str(error)))
+            unreadable.append(Unreadable(_cell_name(number, cell.source), number, cell.source, str(error)))
     if not any(REQUIRED_CLASS in statement.binds for statement in statements):
         problems = "; ".join(f"{cell.cell} {cell.reason}" for cell in unreadable)
         raise InvalidSubmission(
             f"the notebook defines no class {REQUIRED_CLASS}" + (f" ({problems})" if problems else "")
         )
+    last = _last_counted_cell(code, statements)
+    counted = sum(statement.number <= last for statement in statements)  # statements are in cell order
+    below = [*_with_calls(statements)[counted:], *(cell for cell in unreadable if cell.number > last)]
+    statements = _with_calls(statements[:counted])
+    unreadable = [cell for cell in unreadable if cell.number <= last]
     kept, unbound = _slice(statements, GRADED_NAMES)
-    missing = {name: _why_missing(name, use, statements, unreadable) for name, use in unbound.items()}
+    missing = {name: _why_missing(name, use, statements, unreadable, below) for name, use in unbound.items()}
     origins, line = [], 1
     for index in kept:
         origins.append((line, statements[index].number, statements[index].line))

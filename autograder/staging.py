@@ -20,11 +20,14 @@ import os
 import secrets
 import shutil
 import signal
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 JOURNAL = ".grading-journal"
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _COMMITTED = {"committed": True}
 
 
@@ -157,10 +160,19 @@ def recover(out: Path) -> str:
 
 @contextlib.contextmanager
 def interrupts_held() -> Iterator[None]:
-    """Ctrl-C and SIGTERM wait until the block is done, so the commit is not cut in half; they act after it."""
-    signals = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    """Ctrl-C and SIGTERM wait until the block is done, so the commit is not cut in half. A Ctrl-C that came
+    meanwhile is then spent, with a word that the results are whole; a SIGTERM ends the process after the block."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread handles signals
+        yield
+        return
+    came: list[int] = []
+    previous = {number: signal.signal(number, lambda n, _: came.append(n)) for number in HELD_SIGNALS}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if signal.SIGINT in came:
+            print("Ctrl-C came while the results were being written: they were written whole.", file=sys.stderr)
+        if signal.SIGTERM in came:
+            signal.raise_signal(signal.SIGTERM)

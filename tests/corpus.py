@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 
 from autograder import notebooks
-from autograder.extract import module_source
+from autograder.extract import code_cells, module_source
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASE = ROOT / "release" / "realnvp" / "realnvp.ipynb"
@@ -59,6 +59,10 @@ def _code_cells(notebook: dict) -> list[dict]:
 
 def _is_test_cell(cell: dict) -> bool:
     return bool(cell.get("metadata", {}).get("nbgrader", {}).get("grade"))
+
+
+def _is_solution_cell(cell: dict) -> bool:
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
 
 
 def delete_test_cells(notebook: dict) -> dict:
@@ -114,6 +118,27 @@ def one_cell(notebook: dict) -> dict:
     merged = "\n\n".join("".join(cell["source"]) for cell in _code_cells(notebook))
     notebook["cells"] = [{"cell_type": "code", "metadata": {}, "source": merged, "outputs": []}]
     return notebook
+
+
+def after_the_tests(source: str) -> Callable[[dict], dict]:
+    """A code cell of the student's own just after the last test cell: nbgrader's tests have run by then."""
+
+    def tamper(notebook: dict) -> dict:
+        last = max(index for index, cell in enumerate(notebook["cells"]) if _is_test_cell(cell))
+        notebook["cells"].insert(last + 1, nbformat.v4.new_code_cell(source, id="student-after-tests"))
+        return notebook
+
+    return tamper
+
+
+def redefined_after_the_tests(answer: str) -> Callable[[dict], dict]:
+    """The student's later experiment: ``CouplingLayer`` again, with ``answer``, just after the last test cell."""
+
+    def tamper(notebook: dict) -> dict:
+        (cell,) = [cell for cell in fill_stub(_release(), answer).cells if _is_solution_cell(cell)]
+        return after_the_tests(cell.source)(notebook)
+
+    return tamper
 
 
 WORKDIR = "@WORKDIR@"  # replaced by the folder the corpus is graded in
@@ -226,6 +251,33 @@ CORPUS: dict[str, Entry] = {
         above="EXP = torch.exp\nprint 'defined'",
         hints={"forward_y": "The grader could not define EXP: it is defined only in code cell"},
     ),
+    # Names set by a top-level call through a function's global statement, as nbgrader's kernel sets them.
+    "correct_global_from_setup_call": Entry(
+        "ok",
+        ALL,
+        "y = x_masked + (1 - mask) * (x * SCALE_FN(s) + t)\n" + CORRECT_LOG_DET,
+        above="def setup():\n    global SCALE_FN\n    SCALE_FN = torch.exp\n\n\nsetup()",
+    ),
+    "correct_global_through_helper": Entry(
+        "ok",
+        ALL,
+        "y = x_masked + (1 - mask) * (x * SCALE_FN(s) + t)\n" + CORRECT_LOG_DET,
+        above=(
+            "def use_exp():\n    global SCALE_FN\n    SCALE_FN = torch.exp\n\n\n"
+            "def setup():\n    use_exp()\n\n\nfor _ in range(1):\n    setup()"
+        ),
+    ),
+    "name_global_never_set": Entry(
+        "ok",
+        NONE,
+        "y = x_masked + (1 - mask) * (x * SCALE_FN(s) + t)\n" + CORRECT_LOG_DET,
+        above="def setup():  # never called\n    global SCALE_FN\n    SCALE_FN = torch.exp",
+        hints={"forward_y": "The grader could not define SCALE_FN: it is set only by a global statement in setup()"},
+    ),
+    # Experiments after the last test cell: nbgrader's tests ran on the answer cell, so the grader judges it.
+    "correct_then_experiment_after_tests": Entry(
+        "ok", ALL, tamper=redefined_after_the_tests(CORRECT_Y + "log_det_J = -torch.sum((1 - mask) * s, dim=1)\n")
+    ),
     # The common mistakes, each with the part it keeps.
     "logdet_sign": Entry(
         "ok",
@@ -252,6 +304,9 @@ CORPUS: dict[str, Entry] = {
         hints={"log_det_J": "does not carry gradients"},
     ),
     "exp_minus_s": Entry("ok", LOG_DET_ONLY, EXP_MINUS_S, hints={"forward_y": "exp(-s)"}),
+    "exp_minus_s_then_fixed_after_tests": Entry(
+        "ok", LOG_DET_ONLY, EXP_MINUS_S, tamper=redefined_after_the_tests(SOLUTION), hints={"forward_y": "exp(-s)"}
+    ),
     "kept_half_changed": Entry(
         "ok",
         LOG_DET_ONLY,
@@ -378,7 +433,7 @@ def fill_stub(release: nbformat.NotebookNode, answer: str, prelude: str = "", ab
     """The release notebook with the stub replaced by ``answer``, ``prelude`` run in the class body and
     ``above`` in a new cell before the class's."""
     notebook = notebooks.fill_stub(release, notebooks.code_stub(ROOT), answer.strip("\n"))
-    (cell,) = [cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("solution")]
+    (cell,) = [cell for cell in notebook.cells if _is_solution_cell(cell)]
     if above:
         notebook.cells.insert(
             notebook.cells.index(cell), nbformat.v4.new_code_cell(above.strip("\n"), id="student-cell")
@@ -441,5 +496,4 @@ def _release() -> nbformat.NotebookNode:
 
 def module_for(answer: str, above: str = "") -> str:
     """The module the grader runs for the release notebook with ``answer`` in place of the stub."""
-    notebook = fill_stub(_release(), answer, above=above)
-    return module_source([cell.source for cell in notebook.cells if cell.cell_type == "code"]).source
+    return module_source(code_cells(fill_stub(_release(), answer, above=above))).source

@@ -63,14 +63,21 @@ EXPECTED_SCORES = {
     "shift_then_scale":   (0,        4,         0),
     "unimplemented":      (0,        0,         0),
 }  # fmt: skip
-# Honest answers from the corpus that use the student's own top-level definitions: full marks from both.
+# Honest answers from the corpus that use the student's own top-level definitions (names set by a top-level
+# call through a global statement among them), or that experiment after the last test cell: full marks from both.
 TOP_LEVEL_ANSWERS = (
     "correct_top_level_alias",
     "correct_computed_constant",
     "correct_device_at_top",
     "correct_helpers_through_helpers",
     "correct_helper_object",
+    "correct_global_from_setup_call",
+    "correct_global_through_helper",
+    "correct_then_experiment_after_tests",
 )
+# Honest answers judged where nbgrader's tests run, with the points per part both give: a wrong answer cell
+# whose fix comes only after the last test cell.
+CUT_AT_THE_TESTS = {"exp_minus_s_then_fixed_after_tests": (0, 4, 0)}
 
 
 def read(path: Path) -> nbformat.NotebookNode:
@@ -228,7 +235,7 @@ def stock_course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     course = copy_course(ROOT, tmp_path_factory.mktemp("course"))
     run_nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
     shutil.copytree(ROOT / SUBMITTED, course / "submitted")
-    for name, path in write_corpus(tmp_path_factory.mktemp("corpus"), list(TOP_LEVEL_ANSWERS)).items():
+    for name, path in write_corpus(tmp_path_factory.mktemp("corpus"), [*TOP_LEVEL_ANSWERS, *CUT_AT_THE_TESTS]).items():
         (course / "submitted" / name / ASSIGNMENT).mkdir(parents=True)
         shutil.move(path, course / "submitted" / name / ASSIGNMENT / RELEASE.name)
     run_nbgrader(course, "autograde", ASSIGNMENT, "--force")
@@ -241,7 +248,7 @@ def autograded_scores(stock_course: Path) -> dict[str, tuple[float, ...]]:
     with Gradebook(f"sqlite:///{stock_course / 'gradebook.db'}") as gradebook:
         return {
             student: tuple(gradebook.find_grade(part, "realnvp", ASSIGNMENT, student).score for part in PARTS)
-            for student in [*EXPECTED_SCORES, *TOP_LEVEL_ANSWERS]
+            for student in [*EXPECTED_SCORES, *TOP_LEVEL_ANSWERS, *CUT_AT_THE_TESTS]
         }
 
 
@@ -253,6 +260,11 @@ def test_the_expected_scores_cover_every_example():
 def test_stock_nbgrader_autograde_scores_each_part(autograded_scores, student):
     scores = dict(zip(PARTS, autograded_scores[student], strict=True))
     assert scores == dict(zip(PARTS, EXPECTED_SCORES[student], strict=True))
+
+
+@pytest.mark.parametrize("student", sorted(CUT_AT_THE_TESTS))
+def test_stock_nbgrader_autograde_judges_the_code_as_it_stands_at_the_test_cells(autograded_scores, student):
+    assert autograded_scores[student] == CUT_AT_THE_TESTS[student]
 
 
 @pytest.mark.parametrize("student", TOP_LEVEL_ANSWERS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -9,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.staging import JOURNAL, Staging, recover
+from autograder.staging import JOURNAL, Staging, interrupts_held, recover
 from tests.conftest import ROOT
 
 OLD = {"grades.csv": "old grades\n", "feedback/ada.html": "old page\n", "copies/ada/nb.ipynb": "old copy\n"}
@@ -104,3 +106,13 @@ def test_a_new_run_puts_an_interrupted_one_right_first(out: Path):
     run.write_text(out / "grades.csv", "third\n")
     run.commit()
     assert contents(out) == {**OLD, "grades.csv": "third\n"}
+
+
+def test_a_ctrl_c_during_the_commit_waits_for_it_and_is_then_spent(out: Path, capsys):
+    run = Staging(out)
+    run.write_text(out / "grades.csv", NEW["grades.csv"])
+    with interrupts_held():
+        os.kill(os.getpid(), signal.SIGINT)  # held: no KeyboardInterrupt in the middle of the commit
+        run.commit()
+    assert contents(out)["grades.csv"] == NEW["grades.csv"]
+    assert "they were written whole" in capsys.readouterr().err
