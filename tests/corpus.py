@@ -7,6 +7,7 @@ homework as it is written in source/.
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import textwrap
@@ -139,6 +140,16 @@ def redefined_after_the_tests(answer: str) -> Callable[[dict], dict]:
         return after_the_tests(cell.source)(notebook)
 
     return tamper
+
+
+def answer_cell_copied(notebook: dict) -> dict:
+    """The answer cell copied in Jupyter to try something, just below it: the copy keeps nbgrader's metadata,
+    which makes stock ``nbgrader autograde`` abort the whole batch."""
+    (index,) = [index for index, cell in enumerate(notebook["cells"]) if _is_solution_cell(cell)]
+    duplicate = copy.deepcopy(notebook["cells"][index])
+    duplicate["id"] = "answer-copy"
+    notebook["cells"].insert(index + 1, duplicate)
+    return notebook
 
 
 WORKDIR = "@WORKDIR@"  # replaced by the folder the corpus is graded in
@@ -278,6 +289,7 @@ CORPUS: dict[str, Entry] = {
     "correct_then_experiment_after_tests": Entry(
         "ok", ALL, tamper=redefined_after_the_tests(CORRECT_Y + "log_det_J = -torch.sum((1 - mask) * s, dim=1)\n")
     ),
+    "correct_answer_cell_copied": Entry("ok", ALL, tamper=answer_cell_copied),
     # The common mistakes, each with the part it keeps.
     "logdet_sign": Entry(
         "ok",
