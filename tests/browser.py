@@ -176,16 +176,120 @@ def taller_window(page: Page, hidden: int) -> Iterator[None]:
         page.set_viewport_size(VIEWPORT)
 
 
-def open_formgrader(browser: Browser, lab: JupyterLab) -> tuple[Page, Frame]:
-    """JupyterLab's Nbgrader menu, then Formgrader: formgrader's pages open in a frame in a tab."""
-    page = browser.new_page(viewport=VIEWPORT)
-    page.goto(lab.url("lab"))
+def open_formgrader(page: Page) -> Frame:
+    """On a page of JupyterLab, its Nbgrader menu, then Formgrader: formgrader's pages open in a frame in a tab."""
     page.get_by_role("menuitem", name="Nbgrader", exact=True).click()
     with page.expect_event("framenavigated", predicate=lambda frame: "/formgrader" in frame.url) as navigated:
         page.get_by_role("menuitem", name="Formgrader", exact=True).click()
     frame = navigated.value
     frame.wait_for_selector("#main-table tr")
-    return page, frame
+    return frame
+
+
+def nbgrader_menu(page: Page) -> list[str]:
+    """The items of JupyterLab's Nbgrader menu, opened and closed again."""
+    page.get_by_role("menuitem", name="Nbgrader", exact=True).click()
+    items = page.locator(".lm-Menu-content .lm-Menu-itemLabel").all_inner_texts()
+    page.keyboard.press("Escape")
+    return [item for item in items if item]
+
+
+def log_in(browser: Browser, hub_url: str, username: str, password: str) -> Page:
+    """JupyterHub's login form, in a browser context of the user's own (cookies are per user), until their
+    JupyterLab has loaded."""
+    page = browser.new_context(viewport=VIEWPORT).new_page()
+    page.goto(f"{hub_url}/hub/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"**/user/{username}/lab**", timeout=RUN_TIMEOUT_MS)
+    page.wait_for_function(f"() => {_KERNEL_IDLE} || document.querySelector('#jp-main-statusbar')",
+                           timeout=RUN_TIMEOUT_MS)  # fmt: skip
+    return page
+
+
+# The released list shows its assignments, or the line saying there are none, once the server has answered.
+_PANEL_LOADED = """() => [...document.querySelectorAll(
+  '#released_assignments_list > .list_item, #released_assignments_list > .list_placeholder'
+)].some(element => element.offsetParent !== null)"""
+
+
+class AssignmentsPanel:
+    """nbgrader's Assignments panel in a student's JupyterLab (Nbgrader, then Assignment List)."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        page.get_by_role("menuitem", name="Nbgrader", exact=True).click()
+        page.get_by_role("menuitem", name="Assignment List", exact=True).click()
+        self.root = page.locator("#assignments")
+        page.wait_for_function(_PANEL_LOADED)
+
+    def show(self) -> None:
+        self.page.get_by_role("tab", name="Assignments").click()
+
+    def released(self) -> list[str]:
+        return self.root.locator("#released_assignments_list .list_item .item_name").all_inner_texts()
+
+    def fetch(self, assignment: str) -> None:
+        row = self.root.locator("#released_assignments_list .list_item", has_text=assignment)
+        row.get_by_role("button", name="Fetch").click()
+        self._fetched(assignment).wait_for()
+
+    def _fetched(self, assignment: str):
+        return self.root.locator("#fetched_assignments_list > .list_item", has_text=assignment)
+
+    def _notebooks(self, assignment: str):
+        """The fetched assignment's notebook rows, shown (its name toggles them)."""
+        fetched = self._fetched(assignment)
+        rows = fetched.locator(".nested_list_item")
+        if not rows.first.is_visible():
+            fetched.locator("a.assignment-notebooks-link").click()
+            rows.first.wait_for()
+        return rows
+
+    def open_notebook(self, assignment: str, notebook: str) -> NotebookPage:
+        self._notebooks(assignment).locator(".item_name a", has_text=notebook).click()
+        self.page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
+        self.page.wait_for_function(f"() => {_KERNEL_IDLE}", timeout=RUN_TIMEOUT_MS)
+        return NotebookPage(self.page)
+
+    def validate(self, assignment: str, notebook: str) -> str:
+        """Click Validate on the notebook; the text of the dialog with nbgrader's verdict, which is then closed."""
+        self.show()
+        row = self._notebooks(assignment).filter(has_text=notebook)
+        row.get_by_role("button", name="Validate").click()
+        dialog = self.page.locator(".jp-Dialog")
+        dialog.wait_for(timeout=RUN_TIMEOUT_MS)
+        text = dialog.locator(".jp-Dialog-body").inner_text()
+        return text
+
+    def close_dialog(self) -> None:
+        self.page.locator(".jp-Dialog .jp-mod-accept").click()
+
+    def submit(self, assignment: str) -> None:
+        self.show()
+        before = self.submitted().count(assignment)
+        self._fetched(assignment).get_by_role("button", name="Submit").click()
+        self.page.wait_for_function(
+            "([name, before]) => [...document.querySelectorAll('#submitted_assignments_list .list_item')]"
+            ".filter(item => item.innerText.includes(name)).length > before", arg=[assignment, before],
+            timeout=RUN_TIMEOUT_MS,
+        )  # fmt: skip
+
+    def submitted(self) -> list[str]:
+        return self.root.locator("#submitted_assignments_list .list_item .item_name").all_inner_texts()
+
+    def fetch_feedback(self, assignment: str, notebook: str) -> str:
+        """Fetch Feedback, then "(view feedback)", which opens its folder in the file browser, then a double click
+        on the notebook's page: the text JupyterLab's HTML viewer shows."""
+        self.show()
+        row = self.root.locator("#submitted_assignments_list .list_item", has_text=assignment).first
+        row.get_by_role("button", name="Fetch Feedback").click()
+        link = self.root.locator("#submitted_assignments_list a", has_text="view feedback")
+        link.wait_for(timeout=RUN_TIMEOUT_MS)
+        link.click()
+        self.page.locator(".jp-DirListing-item", has_text=f"{notebook}.html").dblclick()
+        return self.page.frame_locator(".jp-HTMLViewer iframe").locator("body").inner_text()
 
 
 def screenshot_formgrader(page: Page, frame: Frame, path: Path) -> None:

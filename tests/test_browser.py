@@ -211,7 +211,9 @@ def instructor(browser: Browser, released, screenshots: Path, tmp_path_factory) 
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1"}
     home = tmp_path_factory.mktemp("instructor-home")
     with running_jupyterlab(Path(sys.executable), course, home, env) as lab:
-        page, formgrader = open_formgrader(browser, lab)
+        page = browser.new_page(viewport=VIEWPORT)
+        page.goto(lab.url("lab"))
+        formgrader = open_formgrader(page)
         formgrader.locator(f"a[href$='manage_submissions/{ASSIGNMENT}']").click()
         formgrader.wait_for_selector("#main-table td.student-id")
         rows = formgrader.locator("#main-table tr")
