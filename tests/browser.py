@@ -28,7 +28,11 @@ STUDENT_SAMPLES = "student-samples.png"  # after training: the samples, the scor
 FORMGRADER = "formgrader.png"  # the assignment's submissions, with their scores
 FORMGRADER_SUBMISSION = "formgrader-submission.png"  # a failed test cell as a TA grading by hand sees it
 CLASS_REPORT = "class-report.png"
-README_PICTURES = (STUDENT_TODO, STUDENT_SAMPLES, FORMGRADER, FORMGRADER_SUBMISSION, CLASS_REPORT)
+HUB_ASSIGNMENTS = "hub-assignments.png"  # on the hub: the Assignments panel's Validate naming a failed test
+HUB_FORMGRADER = "hub-formgrader.png"  # on the hub: the TA's formgrader, in their own JupyterLab
+README_PICTURES = (
+    STUDENT_TODO, STUDENT_SAMPLES, FORMGRADER, FORMGRADER_SUBMISSION, CLASS_REPORT, HUB_ASSIGNMENTS, HUB_FORMGRADER
+)  # fmt: skip
 # and these, the whole notebook before and after, are for whoever checks a run: JPEG, and too tall to commit.
 STUDENT_AS_RELEASED = "student-as-released.jpg"
 STUDENT_AFTER_TRAINING = "student-after-training.jpg"

@@ -15,6 +15,7 @@ removed afterwards. Screenshots of the panel and of formgrader go to ``--screens
 
 from __future__ import annotations
 
+import csv
 import datetime
 import os
 import re
@@ -29,6 +30,8 @@ from playwright.sync_api import Browser, sync_playwright
 
 from autograder.notebooks import ASSIGNMENT, CONFIG, RELEASE, code_stub, copy_course, load_answers
 from tests.browser import (
+    HUB_ASSIGNMENTS,
+    HUB_FORMGRADER,
     AssignmentsPanel,
     launch_chromium,
     log_in,
@@ -59,8 +62,6 @@ INSTRUCTOR, ADA, BOB, TA = "rnvp-prof", "rnvp-ada", "rnvp-bob", "rnvp-tara"
 PEOPLE = (INSTRUCTOR, ADA, BOB, TA)
 ADA_ANSWER = "logdet_sign"  # an example answer: log_det_J with the wrong sign (examples/answers.py)
 ADA_FAILS = "log_det_J"  # the part it fails
-HUB_ASSIGNMENTS = "hub-assignments.png"  # README: the panel after Validate names the failure
-HUB_FORMGRADER = "hub-formgrader.png"  # README: the TA's formgrader, through the hub
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,12 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
+def test_without_root_the_hub_tests_fail_and_say_why(monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(NotRoot, match=r"run them as root \(\.ci/run does; locally: sudo make test\)"):
+        require_root()
+
+
 @dataclass(frozen=True)
 class Story:
     menus: dict[str, list[str]]  # each person's Nbgrader menu
@@ -143,7 +150,7 @@ def type_answer(panel: AssignmentsPanel, answer: str) -> None:
 
 
 def set_due_date_now(course_hub: CourseHub) -> None:
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC")  # after Ada's, to the µs
     course_hub.run(INSTRUCTOR, "nbgrader", "db", "assignment", "add", ASSIGNMENT, f"--duedate={now}")
 
 
@@ -230,9 +237,14 @@ def test_adas_feedback_page_names_her_mistake(story):
     assert f"{ADA_FAILS}: 0 /" in text, text[:3000]
 
 
-def test_bobs_feedback_page_shows_the_late_penalty(story):
+def test_bobs_feedback_page_shows_the_late_penalty_the_gradebook_holds(story, course_hub):
+    with (course_hub.course / "graded" / "grades.csv").open() as handle:
+        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+    assert float(rows[ADA]["late_submission_penalty"]) == 0
+    late = rows[BOB]
+    assert float(late["late_submission_penalty"]) == float(late["raw_score"]) > 0  # the course's policy: zero
     text = " ".join(story.feedback[BOB].split())
-    assert "late" in text.lower() and "penalty" in text.lower(), text[:3000]
+    assert f"It was late: score {late['raw_score']}, late penalty {late['late_submission_penalty']}" in text, text
 
 
 def _exchange_course(course_hub: CourseHub) -> Path:
