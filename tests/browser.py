@@ -198,17 +198,22 @@ def nbgrader_menu(page: Page) -> list[str]:
     return [item for item in items if item]
 
 
-def log_in(browser: Browser, hub_url: str, username: str, password: str) -> Page:
-    """JupyterHub's login form, in a browser context of the user's own (cookies are per user), until their
-    JupyterLab has loaded."""
+def sign_in(browser: Browser, hub_url: str, username: str, password: str) -> Page:
+    """JupyterHub's login form filled in and sent, in a browser context of the user's own (cookies are per user)."""
     page = browser.new_context(viewport=VIEWPORT).new_page()
     page.goto(f"{hub_url}/hub/login")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    return page
+
+
+def log_in(browser: Browser, hub_url: str, username: str, password: str) -> Page:
+    """Signed in, until the user's JupyterLab has loaded."""
+    page = sign_in(browser, hub_url, username, password)
     page.wait_for_url(f"**/user/{username}/lab**", timeout=RUN_TIMEOUT_MS)
-    page.wait_for_function(f"() => {_KERNEL_IDLE} || document.querySelector('#jp-main-statusbar')",
-                           timeout=RUN_TIMEOUT_MS)  # fmt: skip
+    page.wait_for_selector("#jp-main-statusbar", timeout=RUN_TIMEOUT_MS)
     return page
 
 

@@ -32,8 +32,8 @@ def requirement_lines(path: Path) -> list[str]:
     return lines
 
 
-def test_environment_yml_pip_section_matches_requirements_txt():
-    requirements = pins(requirement_lines(ROOT / "requirements.txt"))
+def test_environment_yml_pip_section_matches_requirements_txt_and_the_hubs():
+    requirements = pins(requirement_lines(ROOT / "requirements.txt") + requirement_lines(ROOT / "hub/requirements.txt"))
     environment = (ROOT / "environment.yml").read_text()
     pip_section = environment.split("- pip:", 1)[1].splitlines()
     assert pins(pip_section) == requirements

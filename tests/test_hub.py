@@ -38,6 +38,7 @@ from tests.browser import (
     nbgrader_menu,
     open_formgrader,
     screenshot_formgrader,
+    sign_in,
 )
 from tests.hub import (
     HUB,
@@ -59,7 +60,8 @@ from tests.hub import (
 )
 
 INSTRUCTOR, ADA, BOB, TA = "rnvp-prof", "rnvp-ada", "rnvp-bob", "rnvp-tara"
-PEOPLE = (INSTRUCTOR, ADA, BOB, TA)
+OUTSIDER = "rnvp-guest"  # an account of the server that is in neither of the course's groups
+PEOPLE = (INSTRUCTOR, ADA, BOB, TA, OUTSIDER)
 ADA_ANSWER = "logdet_sign"  # an example answer: log_det_J with the wrong sign (examples/answers.py)
 ADA_FAILS = "log_det_J"  # the part it fails
 
@@ -98,6 +100,7 @@ def course_hub() -> Iterator[CourseHub]:
         as_root(str(HUB / "setup-course"), INSTRUCTOR, env=settings)
         as_root(str(HUB / "add-students"), ADA, BOB, env=settings)
         as_root(str(HUB / "add-graders"), TA, env=settings)
+        as_root("useradd", "--create-home", OUTSIDER)
         users = {name: new_user(name) for name in PEOPLE}
         set_passwords(list(users.values()))
         for user in users.values():
@@ -195,6 +198,14 @@ def story(course_hub: CourseHub, browser: Browser, screenshots: Path) -> Story:
 
     feedback = {name: panels[name].fetch_feedback(ASSIGNMENT, RELEASE.stem) for name in (ADA, BOB)}
     return Story(menus, released, validated, submitted, grades, listed, frame.url, feedback)
+
+
+def test_only_the_courses_members_with_their_own_password_get_in(course_hub, browser):
+    for name, password in ((OUTSIDER, course_hub.users[OUTSIDER].password), (ADA, "not her password")):
+        page = sign_in(browser, course_hub.hub.url, name, password)
+        page.get_by_text("Invalid username or password").wait_for()
+        assert page.url.startswith(f"{course_hub.hub.url}/hub/login"), (name, page.url)
+        page.context.close()
 
 
 def test_students_log_in_with_their_unix_password_and_the_panel_offers_the_assignment(story):
