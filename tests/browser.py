@@ -298,7 +298,9 @@ class AssignmentsPanel:
         link.wait_for(timeout=RUN_TIMEOUT_MS)
         link.click()
         self.page.locator(".jp-DirListing-item", has_text=f"{notebook}.html").dblclick()
-        return self.page.frame_locator(".jp-HTMLViewer iframe").locator("body").inner_text()
+        page = self.page.frame_locator(".jp-HTMLViewer iframe").locator("body")
+        page.locator("p").first.wait_for(timeout=RUN_TIMEOUT_MS)  # the viewer fills its frame after it opens
+        return page.inner_text()
 
 
 def screenshot_formgrader(page: Page, frame: Frame, path: Path) -> None:

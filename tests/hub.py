@@ -8,6 +8,7 @@ lives under one folder that every user may enter; users, groups and processes ar
 
 from __future__ import annotations
 
+import grp
 import json
 import os
 import pwd
@@ -199,6 +200,20 @@ def write_home_settings(user: User) -> None:
 
 def set_passwords(users: list[User]) -> None:
     as_root("chpasswd", stdin="".join(f"{user.name}:{user.password}\n" for user in users))
+
+
+def require_no_real_course(names: list[str]) -> None:
+    """Refuse a machine where the course's groups hold anyone but the test's users: the test deletes the groups."""
+    for group in GROUPS:
+        try:
+            members = set(grp.getgrnam(group).gr_mem) - set(names)
+        except KeyError:
+            continue
+        if members:
+            raise RuntimeError(
+                f"group {group} has members ({', '.join(sorted(members))}): this machine hosts the course's hub, "
+                "whose groups the hub tests would delete; run them on another machine"
+            )
 
 
 def remove_users(names: list[str]) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import grp
 import os
 import re
 import shutil
@@ -51,6 +52,7 @@ from tests.hub import (
     hub_environment,
     new_user,
     remove_users,
+    require_no_real_course,
     require_root,
     run_as,
     running_hub,
@@ -86,6 +88,7 @@ def course_hub() -> Iterator[CourseHub]:
         require_root()
     except NotRoot as error:  # never a skip: a hub test that cannot run is a failure
         pytest.fail(str(error), pytrace=False)
+    require_no_real_course(list(PEOPLE))
     remove_users(list(PEOPLE))  # what an interrupted run left
     base = shared_folder()
     try:
@@ -124,6 +127,13 @@ def browser() -> Iterator[Browser]:
             pytest.fail(f"Chromium did not start: {error}", pytrace=False)
         yield chromium
         chromium.close()
+
+
+def test_a_machine_that_hosts_the_course_is_refused(monkeypatch):
+    course_group = grp.struct_group(("realnvp-students", "x", 4321, ["alice", "rnvp-ada"]))
+    monkeypatch.setattr(grp, "getgrnam", lambda name: course_group)
+    with pytest.raises(RuntimeError, match=r"group realnvp-students has members \(alice\): this machine hosts"):
+        require_no_real_course(list(PEOPLE))
 
 
 def test_without_root_the_hub_tests_fail_and_say_why(monkeypatch):
