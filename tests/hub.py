@@ -95,13 +95,13 @@ def hub_environment(folder: Path) -> Path:
 
 
 def _copy(source: Path, target: Path, link: bool) -> None:
-    if link and as_root_ok("cp", "-al", str(source), str(target)):
+    if link and _succeeds("cp", "-al", str(source), str(target)):
         return
     shutil.rmtree(target, ignore_errors=True)
     as_root("cp", "-a", str(source), str(target))
 
 
-def as_root_ok(*command: str) -> bool:
+def _succeeds(*command: str) -> bool:
     return subprocess.run(command, capture_output=True).returncode == 0
 
 
