@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
+from playwright.sync_api import Browser, sync_playwright
 
+from tests.browser import launch_chromium
 from tests.corpus import module_for
 from tests.postgresql import postgresql_database, postgresql_server  # noqa: F401 (fixtures)
 
@@ -38,6 +41,18 @@ def screenshots(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     folder = request.config.getoption("--screenshots") or tmp_path_factory.mktemp("screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, for the browser tests of one module."""
+    with sync_playwright() as playwright:
+        try:
+            chromium = launch_chromium(playwright)
+        except Exception as error:  # a browser test that cannot see is a failure, never a skip
+            pytest.fail(f"Chromium did not start: {error}", pytrace=False)
+        yield chromium
+        chromium.close()
 
 
 def grade_course(course: Path) -> subprocess.CompletedProcess:

@@ -19,14 +19,12 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.jupyterlab import HOME_SETTINGS, free_port
+from tests.jupyterlab import HOME_SETTINGS, free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB = ROOT / "hub"
@@ -144,7 +142,7 @@ def running_hub(environment: Path) -> Iterator[Hub]:
     with hub.log.open("w") as log:
         process = subprocess.Popen(command, cwd=environment, env=env, stdout=log, stderr=log, start_new_session=True)
     try:
-        _wait_until_serving(hub, process)
+        wait_until_serving("JupyterHub", hub.hub_url("hub/api/"), process, hub.log, START_TIMEOUT_S)
         yield hub
     finally:
         process.terminate()
@@ -153,19 +151,6 @@ def running_hub(environment: Path) -> Iterator[Hub]:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, 9)
             process.wait()
-
-
-def _wait_until_serving(hub: Hub, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"JupyterHub exited ({process.returncode}):\n{hub.log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(hub.hub_url("hub/api/"), timeout=5):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"JupyterHub did not answer in {START_TIMEOUT_S} s:\n{hub.log.read_text()[-3000:]}")
 
 
 @dataclass(frozen=True)

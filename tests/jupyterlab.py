@@ -59,7 +59,7 @@ def running_jupyterlab(python: Path, root: Path, home: Path, env: dict[str, str]
     with lab.log.open("w") as log:
         server = subprocess.Popen(command, cwd=root, env={**env, "HOME": str(home)}, stdout=log, stderr=log)
     try:
-        _wait_until_serving(lab, server)
+        wait_until_serving("JupyterLab", lab.url("api/status"), server, lab.log, START_TIMEOUT_S)
         yield lab
     finally:
         server.terminate()
@@ -70,14 +70,15 @@ def running_jupyterlab(python: Path, root: Path, home: Path, env: dict[str, str]
             server.wait()
 
 
-def _wait_until_serving(lab: JupyterLab, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
+def wait_until_serving(name: str, url: str, server: subprocess.Popen, log: Path, timeout_s: float) -> None:
+    """Until ``url`` answers; an error with the end of ``log`` if ``server`` exits or ``timeout_s`` passes first."""
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"JupyterLab exited ({server.returncode}):\n{lab.log.read_text()[-3000:]}")
+            raise RuntimeError(f"{name} exited ({server.returncode}):\n{log.read_text()[-3000:]}")
         try:
-            with urllib.request.urlopen(lab.url("api/status"), timeout=5):
+            with urllib.request.urlopen(url, timeout=5):
                 return
         except OSError:
             time.sleep(0.5)
-    raise RuntimeError(f"JupyterLab did not answer in {START_TIMEOUT_S} s:\n{lab.log.read_text()[-3000:]}")
+    raise RuntimeError(f"{name} did not answer in {timeout_s} s:\n{log.read_text()[-3000:]}")

@@ -20,13 +20,12 @@ import json
 import re
 import shutil
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from autograder.notebooks import (
     ASSIGNMENT,
@@ -49,7 +48,6 @@ from tests.browser import (
     VIEWPORT,
     CellView,
     NotebookPage,
-    launch_chromium,
     open_formgrader,
     screenshot_formgrader,
 )
@@ -58,17 +56,6 @@ from tests.jupyterlab import running_jupyterlab
 from tests.student import Student, files_in, installed_jupyter_files, student_python
 
 FIGURE_CELLS = {"swiss-roll-plot", "loss-plot", "visualize-run", "density-run", "layer-path-run"}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        try:
-            chromium = launch_chromium(playwright)
-        except Exception as error:  # a browser test that cannot see is a failure, never a skip
-            pytest.fail(f"Chromium did not start: {error}", pytrace=False)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -27,14 +27,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from autograder.notebooks import ASSIGNMENT, CONFIG, RELEASE, code_stub, copy_course, load_answers
 from tests.browser import (
     HUB_ASSIGNMENTS,
     HUB_FORMGRADER,
     AssignmentsPanel,
-    launch_chromium,
     log_in,
     nbgrader_menu,
     open_formgrader,
@@ -116,17 +115,6 @@ def course_hub() -> Iterator[CourseHub]:
     finally:
         remove_users(list(PEOPLE))
         shutil.rmtree(base, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        try:
-            chromium = launch_chromium(playwright)
-        except Exception as error:  # a browser test that cannot see is a failure, never a skip
-            pytest.fail(f"Chromium did not start: {error}", pytrace=False)
-        yield chromium
-        chromium.close()
 
 
 def test_a_machine_that_hosts_the_course_is_refused(monkeypatch):
