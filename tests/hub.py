@@ -24,13 +24,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.jupyterlab import HOME_SETTINGS, free_port, wait_until_serving
+from tests.jupyterlab import HOME_SETTINGS, free_port, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB = ROOT / "hub"
 PROXY = HUB / "node_modules"  # npm ci --prefix hub (make's test target runs it)
 GROUPS = ("realnvp-students", "realnvp-graders")  # hub/settings.sh
-START_TIMEOUT_S = 120
 VERSION = f"python{sys.version_info.major}.{sys.version_info.minor}"
 
 
@@ -139,18 +138,8 @@ def running_hub(environment: Path) -> Iterator[Hub]:
         "--JupyterHub.cleanup_servers=True", "--JupyterHub.cleanup_proxy=True",
     ]  # fmt: skip
     env = {"PATH": f"{environment / 'bin'}:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/root"}
-    with hub.log.open("w") as log:
-        process = subprocess.Popen(command, cwd=environment, env=env, stdout=log, stderr=log, start_new_session=True)
-    try:
-        wait_until_serving("JupyterHub", hub.hub_url("hub/api/"), process, hub.log, START_TIMEOUT_S)
+    with serving("JupyterHub", command, hub.hub_url("hub/api/"), hub.log, cwd=environment, env=env):
         yield hub
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 9)
-            process.wait()
 
 
 @dataclass(frozen=True)

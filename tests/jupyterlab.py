@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import signal
 import socket
 import subprocess
 import time
@@ -13,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-START_TIMEOUT_S = 90
+START_TIMEOUT_S = 120  # a server's first start beside a busy test worker
 
 # Written into the server's new home, as a person's own settings would be.
 HOME_SETTINGS = {
@@ -56,23 +58,31 @@ def running_jupyterlab(python: Path, root: Path, home: Path, env: dict[str, str]
         "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
         "--ServerApp.allow_root=True",  # CI runs as root
     ]  # fmt: skip
-    with lab.log.open("w") as log:
-        server = subprocess.Popen(command, cwd=root, env={**env, "HOME": str(home)}, stdout=log, stderr=log)
-    try:
-        wait_until_serving("JupyterLab", lab.url("api/status"), server, lab.log, START_TIMEOUT_S)
+    with serving("JupyterLab", command, lab.url("api/status"), lab.log, cwd=root, env={**env, "HOME": str(home)}):
         yield lab
+
+
+@contextmanager
+def serving(name: str, command: list[str], url: str, log: Path, **popen) -> Iterator[None]:
+    """``command`` started in a session of its own, its output in ``log``, until ``url`` answers; on exit it is
+    stopped, and killed with everything it started if it does not stop in time."""
+    with log.open("w") as output:
+        server = subprocess.Popen(command, stdout=output, stderr=output, start_new_session=True, **popen)
+    try:
+        _wait_until_serving(name, url, server, log)
+        yield
     finally:
         server.terminate()
         try:
-            server.wait(timeout=20)
+            server.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            server.kill()
+            os.killpg(server.pid, signal.SIGKILL)
             server.wait()
 
 
-def wait_until_serving(name: str, url: str, server: subprocess.Popen, log: Path, timeout_s: float) -> None:
-    """Until ``url`` answers; an error with the end of ``log`` if ``server`` exits or ``timeout_s`` passes first."""
-    deadline = time.monotonic() + timeout_s
+def _wait_until_serving(name: str, url: str, server: subprocess.Popen, log: Path) -> None:
+    """Until ``url`` answers; an error with the end of ``log`` if ``server`` exits or START_TIMEOUT_S passes first."""
+    deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise RuntimeError(f"{name} exited ({server.returncode}):\n{log.read_text()[-3000:]}")
@@ -81,4 +91,4 @@ def wait_until_serving(name: str, url: str, server: subprocess.Popen, log: Path,
                 return
         except OSError:
             time.sleep(0.5)
-    raise RuntimeError(f"{name} did not answer in {timeout_s} s:\n{log.read_text()[-3000:]}")
+    raise RuntimeError(f"{name} did not answer in {START_TIMEOUT_S} s:\n{log.read_text()[-3000:]}")
