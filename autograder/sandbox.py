@@ -48,6 +48,14 @@ _MAX_ARRAYS = 100_000
 _HERE = Path(__file__).resolve().parent
 _REPO = _HERE.parent
 _INSIDE_CODE = "/sandbox/code"
+_CODE = ("zygote.py", "probe.py", "wire.py", "landlock.py")  # our modules, copied into the sandbox
+# What a submission may read besides the Python installation, its packages and our code: the system's programs
+# and libraries, the loader's configuration, the clock's zone and the random devices. It writes only its
+# scratch folder (and /dev/null).
+_SYSTEM_READABLE = (
+    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc/ld.so.cache", "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d", "/etc/localtime", "/dev/urandom", "/dev/random", "/dev/zero",
+)  # fmt: skip
 _INSIDE_VENV = "/sandbox/venv"
 _SANDBOX_UID = 65534
 _ENV = {
@@ -209,7 +217,7 @@ def _prepare(private: Path) -> None:
     """The files the sandbox sees: three of our modules, the notebook's ``course`` package, and a passwd
     that names only root and nobody."""
     (private / "code").mkdir()
-    for name in ("zygote.py", "probe.py", "wire.py"):
+    for name in _CODE:
         (private / "code" / name).write_bytes((_HERE / name).read_bytes())
     (private / "code" / "course").mkdir()
     for module in course_package().glob("*.py"):
@@ -432,6 +440,8 @@ class Sandbox:
             config |= {"code": str(self._dir / "code"), "site": list(layout.site), "tmp": tmp}
             config["run_dir"] = os.path.join(tmp, "submission")
             argv, env, cwd = [*_OOM_FIRST, layout.python], {**_ENV, "HOME": tmp, "TMPDIR": tmp}, tmp
+        readable = [*_SYSTEM_READABLE, layout.base_prefix, *config["site"], config["code"]]
+        config["landlock"] = {"read": readable, "write": [config["tmp"], "/dev/null"]}
         argv += ["-I", "-S", "-B", "-c", _BOOT, json.dumps(config)]
         log_path = self._dir / "sandbox.log"
         started = time.monotonic()
@@ -461,6 +471,7 @@ class Sandbox:
         self.stats["starts"] += 1
         self.stats["startup_s"] = round(time.monotonic() - started, 3)
         self.stats["seccomp"] = ready.get("seccomp")
+        self.stats["landlock"] = ready.get("landlock")
         self.stats["startup_cpu_s"] = ready.get("startup_cpu_s")
         self.stats["zygote_rss_mb"] = ready.get("rss_mb")
 

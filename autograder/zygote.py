@@ -211,6 +211,40 @@ def _install_seccomp() -> bool:
     return True
 
 
+# ---------------------------------------------------------------- Landlock
+
+# The Landlock ABI the children are confined with; 0 where the kernel (or a seccomp filter around us) has none.
+_landlock_abi = 0
+
+
+def _confine(paths: dict) -> None:
+    """Landlock for this process and all it starts, or exit before any student code runs."""
+    import landlock
+
+    try:
+        landlock.restrict(paths["read"], paths["write"])
+    except OSError as error:
+        print(f"zygote: Landlock refused the rules ({error})", file=sys.stderr, flush=True)
+        os._exit(_INTERNAL_ERROR)
+
+
+def _check_landlock(paths: dict) -> int:
+    """The ABI children get: 0 without Landlock; exits the zygote if the rules cannot be applied."""
+    import landlock
+
+    version = landlock.abi()
+    if version == 0:
+        return 0
+    pid = os.fork()
+    if pid == 0:
+        _confine(paths)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        sys.exit("zygote: a child could not be confined with Landlock")
+    return version
+
+
 # ---------------------------------------------------------------- the child
 
 
@@ -279,8 +313,9 @@ def _submission_result(source: str, cases: tuple[dict, dict]) -> bytes:
     return wire.encode(observed, {"status": "ok", "message": "", "probe": observed_meta})
 
 
-def _child(source: str, cases: tuple[dict, dict], reply_fd: int, run_dir: str, limits: dict) -> None:
-    """In the forked child: drop the zygote's fds, apply the limits, run, reply, exit."""
+def _child(source: str, cases: tuple[dict, dict], reply_fd: int, run_dir: str, config: dict) -> None:
+    """In the forked child: drop the zygote's fds, apply the limits and Landlock, run, reply, exit."""
+    limits, confinement = config["limits"], config["landlock"] if _landlock_abi else None
     if reply_fd != _CHILD_FD:
         os.dup2(reply_fd, _CHILD_FD)
     _close_fds_except({0, 1, 2, _CHILD_FD})
@@ -314,6 +349,8 @@ def _child(source: str, cases: tuple[dict, dict], reply_fd: int, run_dir: str, l
         os.setgroups([])
         os.setgid(_NOBODY)
         os.setuid(_NOBODY)
+    if confinement is not None:
+        _confine(confinement)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         payload = _submission_result(source, cases)
@@ -504,7 +541,7 @@ def _serve(source: str, cases_blob: bytes, config: dict) -> tuple[bytes, bool, b
     if pid == 0:
         try:
             os.close(reply_r)
-            _child(source, cases, reply_w, run_dir, config["limits"])
+            _child(source, cases, reply_w, run_dir, config)
         finally:
             os._exit(_INTERNAL_ERROR)
     os.close(reply_w)
@@ -566,7 +603,7 @@ def _init(zygote: int, isolated: bool) -> None:
 
 def main(config: dict) -> None:
     """Lock down, import torch, then serve requests until the grader closes the request pipe."""
-    global _own_pid_namespace
+    global _own_pid_namespace, _landlock_abi
     started = time.monotonic()
     request_fd, reply_fd = config["request_fd"], config["reply_fd"]
     if config["isolated"] and os.getpid() != 1:
@@ -591,6 +628,7 @@ def main(config: dict) -> None:
         _init(zygote, config["isolated"])
     _own_pid_namespace = config["isolated"] and os.getpid() == 2 and os.getppid() == 1
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)  # orphaned grandchildren come back to us, to be killed
+    _landlock_abi = _check_landlock(config["landlock"])
 
     import numpy
     import torch
@@ -607,7 +645,13 @@ def main(config: dict) -> None:
     wire.decode(wire.encode({"x": numpy.zeros(1)}, {}))  # imports what the reply needs (zipfile's codec)
     _snapshot()
     gc.freeze()  # the collector leaves these objects alone, so children do not copy their pages
-    ready = {"ready": True, "seccomp": seccomp, "startup_s": round(time.monotonic() - started, 3), "pid": os.getpid()}
+    ready = {
+        "ready": True,
+        "seccomp": seccomp,
+        "landlock": _landlock_abi,
+        "startup_s": round(time.monotonic() - started, 3),
+        "pid": os.getpid(),
+    }
     ready["rss_mb"] = _rss_mb()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     ready["startup_cpu_s"] = round(usage.ru_utime + usage.ru_stime, 3)
