@@ -93,8 +93,9 @@ def restrict(readable: Iterable[str], writable: Iterable[str]) -> int:
     """Confine this process (and what it starts later) to read beneath ``readable`` and read and write beneath
     ``writable``, with no TCP and, where the kernel can, no signal or abstract socket reaching outside.
 
-    Paths that do not exist, or that this process cannot reach, are left out. Returns the ABI enforced; raises OSError when the kernel has no
-    Landlock or refuses the rules, so that a caller never runs code it believes confined when it is not.
+    Paths that do not exist, or that this process cannot reach, are left out. Returns the ABI enforced; raises
+    OSError when the kernel has no Landlock or refuses the rules, so that a caller never runs code it believes
+    confined when it is not.
     """
     version = abi()
     if version == 0:

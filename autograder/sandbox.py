@@ -9,8 +9,11 @@ it the zygote imports torch once and forks a child per submission (see
 clock, kills the whole container when anything goes wrong and restarts it on
 the next run, and reads back only ``wire`` blobs, which it checks before use.
 
-Without a working ``bwrap`` the same zygote runs as a plain process of this
-user, with limits but no isolation; :func:`isolation` says so, loudly.
+Without a working ``bwrap`` (Docker's default seccomp profile, Ubuntu 24.04's
+AppArmor) the same zygote runs as a plain process, its children as nobody when
+the grader is root; each child confines itself with Landlock before the
+submission's code runs, as it does under bubblewrap, and :func:`isolation`
+says what holds and what does not.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder import wire, zygote
+from autograder import landlock, wire, zygote
 
 STATUSES = ("ok", "error", "timeout", "memory", "output", "crashed")
 START_TIMEOUT_S = 120.0
@@ -75,11 +78,20 @@ _BOOT = (
 )
 # Raise the OOM killer's preference for everything in the sandbox, then exec.
 _OOM_FIRST = ["/bin/sh", "-c", '{ echo 1000 > /proc/self/oom_score_adj; } 2>/dev/null; exec "$0" "$@"']
-_WARNING = (
-    "submissions are NOT isolated because {reason}: each one runs as an ordinary process of this user and can "
-    "read and write every file this user can (the source notebook, hidden tests, other students' submissions, "
-    "the gradebook) and use the network; install bubblewrap (apt-get install bubblewrap) and allow user "
-    "namespaces before grading real submissions"
+_UNCONFINED = (
+    "submissions are NOT isolated because {reason} and {landlock}: each one runs as {who} with limits and a seccomp "
+    "filter, and can read every file on this machine that {who} may read (the source notebook, hidden tests, other "
+    "students' submissions, the gradebook) and write where {who} may; install bubblewrap (apt-get install "
+    "bubblewrap) and allow user namespaces, or grade on a kernel with Landlock, before grading real submissions"
+)
+_DEGRADED = (
+    "degraded isolation, because {reason}: each submission runs as {who} with limits and a seccomp filter, confined "
+    "by Landlock (ABI {abi}) to reading the Python installation, its packages and the system's libraries and to "
+    "writing its scratch folder, with no network{signals}"
+)
+_SIGNALS_OPEN = (
+    "; this kernel's Landlock cannot keep it from signalling processes of {who} or reaching their abstract UNIX "
+    "sockets (ABI 6 can)"
 )
 
 
@@ -242,10 +254,24 @@ def _spawn(argv: list[str], **options) -> subprocess.Popen:
 
 @functools.cache
 def isolation() -> str:
-    """Empty when submissions run fully isolated under bubblewrap; otherwise a loud warning sentence."""
+    """Empty when submissions run isolated under bubblewrap; otherwise a sentence that says what holds them
+    instead (Landlock, in degraded mode) or, loudly, that nothing does."""
+    reason = _bwrap_problem()
+    if not reason:
+        return ""
+    who = f"nobody (uid {_SANDBOX_UID})" if os.geteuid() == 0 else "the grader's own user"
+    abi = landlock.abi()
+    if abi == 0:
+        return _UNCONFINED.format(reason=reason, landlock=landlock.unavailable_reason(), who=who)
+    signals = _SIGNALS_OPEN.format(who=who) if abi < 6 else ""
+    return _DEGRADED.format(reason=reason, who=who, abi=abi, signals=signals)
+
+
+def _bwrap_problem() -> str:
+    """Why bubblewrap cannot isolate submissions here; empty when it can."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
-        return _WARNING.format(reason="bubblewrap (bwrap) is not installed")
+        return "bubblewrap (bwrap) is not installed"
     check = (
         "import os, sys\n"
         f"problems = [os.getuid() != {_SANDBOX_UID}, os.path.exists({str(_REPO)!r}), os.path.exists('/work'),\n"
@@ -258,10 +284,10 @@ def isolation() -> str:
             argv = [*_bwrap_argv(bwrap, Path(folder)), _python_inside(), "-I", "-S", "-c", check]
             run = subprocess.run(argv, capture_output=True, text=True, timeout=60, env={"PATH": _ENV["PATH"]})
         except (OSError, subprocess.TimeoutExpired) as error:
-            return _WARNING.format(reason=f"bubblewrap failed its self-test ({error})")
+            return f"bubblewrap failed its self-test ({error})"
     if run.returncode != 0:
         detail = (run.stderr.strip().splitlines() or [f"exit status {run.returncode}"])[-1]
-        return _WARNING.format(reason=f"bubblewrap failed its self-test ({detail})")
+        return f"bubblewrap failed its self-test ({detail})"
     return ""
 
 

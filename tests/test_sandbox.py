@@ -348,10 +348,23 @@ def test_payloads_are_checked_before_use():
             sandbox_module._check_payload(blob)
 
 
-def test_without_bubblewrap_the_warning_says_files_are_readable(monkeypatch):
+def test_without_bubblewrap_or_landlock_the_warning_says_files_are_readable(monkeypatch):
     monkeypatch.setattr(sandbox_module.shutil, "which", lambda name: None)
+    monkeypatch.setattr(sandbox_module.landlock, "abi", lambda: 0)
     warning = isolation.__wrapped__()
-    assert "NOT isolated" in warning and "read" in warning and "bubblewrap" in warning
+    assert (
+        "NOT isolated" in warning and "read every file" in warning and "bubblewrap (bwrap) is not installed" in warning
+    )
+
+
+@pytest.mark.parametrize("abi", [3, 6])
+def test_without_bubblewrap_the_warning_says_what_landlock_holds(monkeypatch, abi):
+    monkeypatch.setattr(sandbox_module.shutil, "which", lambda name: None)
+    monkeypatch.setattr(sandbox_module.landlock, "abi", lambda: abi)
+    warning = isolation.__wrapped__()
+    assert warning.startswith("degraded isolation, because bubblewrap (bwrap) is not installed")
+    assert f"Landlock (ABI {abi})" in warning and "writing its scratch folder" in warning
+    assert ("cannot keep it from signalling" in warning) is (abi < 6)
 
 
 def test_degraded_mode_still_grades_and_cleans_up(cases):
