@@ -619,6 +619,10 @@ class Sandbox:
         if header.get("too_many_processes"):
             many = f"your notebook's code started more than {zygote.MAX_PROCESSES} processes and was stopped"
             return Outcome("crashed", many), clean
+        if header.get("too_much_disk"):
+            mb, files = zygote.MAX_SCRATCH_BYTES // 2**20, zygote.MAX_SCRATCH_ENTRIES
+            disk = f"your notebook's code wrote more than {mb} MB or {files:,} files and was stopped"
+            return Outcome("output", disk), clean
         if output > self.limits.output_kb * 1024 or number == signal.SIGXFSZ:
             return Outcome("output", printed), clean
         if number == signal.SIGXCPU:

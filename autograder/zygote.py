@@ -45,6 +45,10 @@ MAX_REPLY_BYTES = 64 * 2**20
 MAX_PROCESSES = 64
 MAX_TASKS = 256
 MAX_OPEN_FILES = 1024
+# What a submission may keep in its scratch folder, watched by the zygote: in degraded mode the folder is on the
+# machine's own disk (bubblewrap's tmpfs has a size of its own, twice this).
+MAX_SCRATCH_BYTES = 64 * 2**20
+MAX_SCRATCH_ENTRIES = 10_000
 # Imported by the zygote when installed, as the notebook's first cell does: matplotlib
 # builds its font cache on first import, seconds that every submission would otherwise pay.
 PRELOADED = ("torch.optim", "matplotlib.pyplot", "tqdm", "course.recipes", "course.evaluation")
@@ -395,6 +399,7 @@ class _Collected:
     status: int = 0
     too_large: bool = False  # the child sent more than MAX_REPLY_BYTES
     too_many: bool = False  # the submission had more than MAX_PROCESSES processes at once
+    too_much_disk: bool = False  # its scratch folder held more than MAX_SCRATCH_BYTES or MAX_SCRATCH_ENTRIES
     max_rss_mb: float = 0.0
     cpu_s: float = 0.0
 
@@ -406,11 +411,13 @@ def _process_count() -> int:
     return len(_descendants(os.getpid()))
 
 
-def _collect(reply_fd: int, pid: int) -> _Collected:
-    """Read the child's payload until it exits, counting the submission's processes meanwhile.
+def _collect(reply_fd: int, pid: int, scratch: str) -> _Collected:
+    """Read the child's payload until it exits, counting the submission's processes and weighing its scratch
+    folder meanwhile.
 
-    RLIMIT_NPROC does not bind a user that is root outside the sandbox, so the
-    count is watched here: past MAX_PROCESSES, everything is killed.
+    RLIMIT_NPROC does not bind a user that is root outside the sandbox, and in degraded mode the scratch folder
+    is on the machine's disk, so both are watched here: past MAX_PROCESSES or the scratch quota, everything is
+    killed.
     """
     result = _Collected()
     chunks: list[bytes] = []
@@ -443,10 +450,11 @@ def _collect(reply_fd: int, pid: int) -> _Collected:
         done, status, usage = os.wait4(pid, os.WNOHANG)
         if done:
             break
-        if not result.too_many and time.monotonic() - counted >= tick:
+        if not (result.too_many or result.too_much_disk) and time.monotonic() - counted >= tick:
             counted = time.monotonic()
-            if _process_count() > MAX_PROCESSES:
-                result.too_many = True
+            result.too_many = _process_count() > MAX_PROCESSES
+            result.too_much_disk = _over_quota(scratch)
+            if result.too_many or result.too_much_disk:
                 _kill_everything_else()
     if exit_fd is not None:
         os.close(exit_fd)
@@ -465,6 +473,26 @@ def _collect(reply_fd: int, pid: int) -> _Collected:
     result.status, result.max_rss_mb = status, usage.ru_maxrss / 1024
     result.cpu_s = usage.ru_utime + usage.ru_stime
     return result
+
+
+def _over_quota(folder: str) -> bool:
+    """Whether ``folder`` holds more than MAX_SCRATCH_BYTES or MAX_SCRATCH_ENTRIES (counting stops there)."""
+    size, entries, pending = 0, 0, [folder]
+    while pending:
+        try:
+            with os.scandir(pending.pop()) as listing:
+                for entry in listing:
+                    entries += 1
+                    with contextlib.suppress(OSError):
+                        if entry.is_dir(follow_symlinks=False):
+                            pending.append(entry.path)
+                        else:
+                            size += entry.stat(follow_symlinks=False).st_blocks * 512
+                    if size > MAX_SCRATCH_BYTES or entries > MAX_SCRATCH_ENTRIES:
+                        return True
+        except OSError:  # a folder the submission made unreadable: its content is weighed after the run
+            continue
+    return False
 
 
 def _pids() -> set[int]:
@@ -563,7 +591,7 @@ def _serve(source: str, cases_blob: bytes, config: dict) -> tuple[bytes, bool, b
         finally:
             os._exit(_INTERNAL_ERROR)
     os.close(reply_w)
-    collected = _collect(reply_r, pid)
+    collected = _collect(reply_r, pid, config["tmp"])
     status = collected.status
     try:
         output_bytes = os.lstat(os.path.join(run_dir, "output.txt")).st_size
@@ -571,6 +599,7 @@ def _serve(source: str, cases_blob: bytes, config: dict) -> tuple[bytes, bool, b
         output_bytes = 0
     clean = _kill_everything_else()
     _reaped.clear()
+    collected.too_much_disk = collected.too_much_disk or _over_quota(config["tmp"])
     os.close(reply_r)
     try:
         _empty(config["tmp"])
@@ -582,6 +611,7 @@ def _serve(source: str, cases_blob: bytes, config: dict) -> tuple[bytes, bool, b
         "output_bytes": output_bytes,
         "reply_too_large": collected.too_large,
         "too_many_processes": collected.too_many,
+        "too_much_disk": collected.too_much_disk,
         "clean": clean,
         "child_max_rss_mb": round(collected.max_rss_mb, 1),
         "child_cpu_s": round(collected.cpu_s, 4),

@@ -8,22 +8,27 @@ homework as it is written in source/.
 from __future__ import annotations
 
 import copy
+import csv
 import functools
 import json
+import socket
+import subprocess
+import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from autograder import notebooks
+from autograder import landlock, notebooks
 from autograder.extract import code_cells, module_source
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASE = ROOT / "release" / "realnvp" / "realnvp.ipynb"
-SOURCE = ROOT / "source" / "realnvp" / "realnvp.ipynb"
 
+SIGNALS_SCOPED = landlock.abi() >= 6
 ALL = frozenset({"forward_y", "log_det_J", "round_trip"})
 Y_ONLY = frozenset({"forward_y"})
 LOG_DET_ONLY = frozenset({"log_det_J"})
@@ -152,7 +157,36 @@ def answer_cell_copied(notebook: dict) -> dict:
     return notebook
 
 
-WORKDIR = "@WORKDIR@"  # replaced by the folder the corpus is graded in
+# Places an attack aims at, replaced when the corpus is written: the folder it is graded in (its submissions, the
+# grader's output and gradebook), the course (the repository, or a world-readable copy of it elsewhere) and a TCP
+# port on 127.0.0.1 where a listener waits.
+WORKDIR, COURSE, PORT = "@WORKDIR@", "@COURSE@", "@PORT@"
+COURSE_NOTEBOOK = f"{COURSE}/source/realnvp/realnvp.ipynb"
+
+
+@dataclass(frozen=True)
+class Targets:
+    workdir: Path
+    course: Path = ROOT
+    port: int = 9  # discard: nothing listens there unless the test starts a listener
+
+    def fill(self, code: str) -> str:
+        return code.replace(WORKDIR, str(self.workdir)).replace(COURSE, str(self.course)).replace(PORT, str(self.port))
+
+
+def if_reached(attempt: str) -> str:
+    """An answer that runs ``attempt`` (which sets ``reached``) inside ``forward``: the right ``y`` if it reached
+    what it aimed at, ``exp(-s)`` if not. The attack fails when only log_det_J passes."""
+    return (
+        "reached = False\n"
+        "try:\n" + textwrap.indent(attempt.strip("\n"), "    ") + "\n"
+        "except Exception:\n"
+        "    pass\n"
+        "if reached:\n"
+        "    y = x_masked + (1 - mask) * (x * torch.exp(s) + t)\n"
+        "else:\n"
+        "    y = x_masked + (1 - mask) * (x * torch.exp(-s) + t)\n" + CORRECT_LOG_DET
+    )
 
 
 def truncate(notebook: dict) -> bytes:
@@ -376,22 +410,17 @@ CORPUS: dict[str, Entry] = {
     "cheat_sys_exit": Entry("error", NONE, SOLUTION, prelude="import sys\nsys.exit(0)\n", message="SystemExit"),
     "cheat_os_exit_in_forward": Entry("crashed", NONE, "import os\nos._exit(0)\n"),
     "cheat_exit_in_forward": Entry("ok", NONE, "import sys\nsys.exit(0)\n"),
-    "cheat_kill_worker": Entry("crashed", NONE, "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"),
-    "cheat_read_source": Entry(
-        "ok",
-        LOG_DET_ONLY,
-        "try:\n"
-        f"    text = open({str(SOURCE)!r}).read()\n"
-        "    y = x_masked + (1 - mask) * (x * torch.exp(s) + t)\n"
-        "except OSError:\n"
-        "    y = x_masked + (1 - mask) * (x * torch.exp(-s) + t)\n" + CORRECT_LOG_DET,
+    # Where Landlock scopes signals (ABI 6), the worker is out of reach and the kill fails inside forward.
+    "cheat_kill_worker": Entry(
+        "ok" if SIGNALS_SCOPED else "crashed", NONE, "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"
     ),
+    "cheat_read_source": Entry("ok", LOG_DET_ONLY, if_reached(f"reached = bool(open('{COURSE_NOTEBOOK}').read())")),
     "cheat_write_outputs": Entry(
         "ok",
         ALL,
         prelude=(
             "import glob\n"
-            f"for path in glob.glob('{WORKDIR}/**', recursive=True) + ['/etc/passwd', {str(SOURCE)!r}]:\n"
+            f"for path in glob.glob('{WORKDIR}/**', recursive=True) + ['/etc/passwd', '{COURSE_NOTEBOOK}']:\n"
             "    try:\n"
             "        open(path, 'a').write('HACK' + 'ED')\n"
             "    except OSError:\n"
@@ -406,6 +435,70 @@ CORPUS: dict[str, Entry] = {
             "subprocess.Popen([sys.executable, '-c', "
             f"'import time; time.sleep(30)  # {_leaked_marker('detached')}'], start_new_session=True)\n"
         ),
+    ),
+    # Attacks from inside forward: each reaches for something outside its sandbox.
+    "attack_find_notebooks": Entry(
+        "ok",
+        LOG_DET_ONLY,
+        if_reached(f"""
+import os
+own = os.path.realpath('.')
+for top in ['{WORKDIR}', '{COURSE}', '/tmp', '/home', '/srv', '/autograder']:
+    for folder, subfolders, files in os.walk(top):
+        if folder.count(os.sep) - top.count(os.sep) >= 4 or os.path.realpath(folder) == own:
+            subfolders.clear()
+        if any(name.endswith('.ipynb') and open(os.path.join(folder, name)).read(1) for name in files):
+            reached = True
+            break
+    if reached:
+        break
+"""),
+    ),
+    "attack_read_command_lines": Entry(
+        "ok",
+        LOG_DET_ONLY,
+        if_reached("""
+import glob
+for path in glob.glob('/proc/[0-9]*/cmdline'):
+    try:
+        reached = reached or b'autograder' in open(path, 'rb').read()
+    except OSError:
+        pass
+"""),
+    ),
+    "attack_connect_to_a_listener": Entry(
+        "ok",
+        LOG_DET_ONLY,
+        if_reached(
+            f"import socket\nsocket.create_connection(('127.0.0.1', {PORT}), timeout=2).close()\nreached = True"
+        ),
+    ),
+    "attack_segfault": Entry("crashed", NONE, "import ctypes\nctypes.string_at(0)\n", message="SIGSEGV"),
+    "attack_deep_recursion": Entry(
+        "ok",
+        ALL,
+        prelude="import sys\nsys.setrecursionlimit(10**6)\ndeep = lambda again, n: again(again, n + 1) + 1\ntry:\n    deep(deep, 0)\n"
+        "except (RecursionError, MemoryError):\n    pass\n",
+    ),
+    "attack_ignore_signals": Entry(
+        "timeout",
+        NONE,
+        "import signal, time\nfor number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGXCPU):\n"
+        "    signal.signal(number, signal.SIG_IGN)\nwhile True:\n    time.sleep(0.01)\n",
+    ),
+    "attack_5000_threads": Entry(
+        "ok",
+        NONE,
+        "import threading, time\nfor _ in range(5000):\n"
+        "    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n" + SOLUTION,
+    ),
+    "attack_fill_the_disk": Entry(
+        "output",
+        NONE,
+        "import os\nfor number in range(100_000):\n"
+        "    with open(f'fill-{number}', 'wb') as handle:\n"
+        "        handle.write(bytes(2**20))\n" + SOLUTION,
+        message="more than 64 MB",
     ),
     "cheat_test_cells_pass": Entry("ok", LOG_DET_ONLY, EXP_MINUS_S, tamper=replace_test_cells_with_pass),
     "cheat_inflated_points": Entry("ok", ALL, tamper=inflate_points),
@@ -460,26 +553,27 @@ def fill_stub(release: nbformat.NotebookNode, answer: str, prelude: str = "", ab
     return notebook
 
 
-def notebook_bytes(entry: Entry, release: nbformat.NotebookNode, workdir: Path) -> bytes:
+def notebook_bytes(entry: Entry, release: nbformat.NotebookNode, targets: Targets) -> bytes:
     if entry.raw is not None:
         return entry.raw
-    notebook = fill_stub(release, entry.answer, entry.prelude.replace(WORKDIR, str(workdir)), entry.above)
+    notebook = fill_stub(release, *(targets.fill(code) for code in (entry.answer, entry.prelude, entry.above)))
     tampered = entry.tamper(notebook) if entry.tamper is not None else notebook
     return tampered if isinstance(tampered, bytes) else json.dumps(tampered, indent=1).encode()
 
 
-def write_corpus(folder: Path, names: list[str] | None = None) -> dict[str, Path]:
+def write_corpus(folder: Path, names: list[str] | None = None, targets: Targets | None = None) -> dict[str, Path]:
     """Write ``<name>.ipynb`` for each entry (all of them by default) into ``folder``.
 
-    Cheats that reach for the grader's files aim at ``folder``'s parent, where the
+    Cheats that reach for the grader's files aim at ``folder``'s parent by default, where the
     tests keep the submissions, the output folder and the gradebook.
     """
+    targets = targets or Targets(folder.parent)
     release = _release()
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
     for name in names or list(CORPUS):
         paths[name] = folder / f"{name}.ipynb"
-        paths[name].write_bytes(notebook_bytes(CORPUS[name], release, folder.parent))
+        paths[name].write_bytes(notebook_bytes(CORPUS[name], release, targets))
     return paths
 
 
@@ -494,6 +588,31 @@ def host_processes_with(text: str) -> list[str]:
         if text in line:
             found.append(line)
     return found
+
+
+@contextmanager
+def listener() -> Iterator[int]:
+    """A TCP port on 127.0.0.1 that accepts connections (the kernel's backlog does) while the context lasts."""
+    with socket.create_server(("127.0.0.1", 0), backlog=128) as server:
+        yield server.getsockname()[1]
+
+
+def grade_corpus(
+    work: Path, names: list[str] | None = None, course: Path = ROOT, wrapper: tuple[str, ...] = (), **popen
+) -> tuple[subprocess.CompletedProcess, dict[str, dict[str, str]]]:
+    """The corpus (or ``names``) written to ``work/submissions`` and graded there through the CLI, two workers
+    and a 6 s limit, with a listener for the attacks that connect: the run and ``grades.csv``'s rows by name.
+
+    ``wrapper`` goes before the grader's command (say, tests.docker_like's), and ``popen`` to subprocess.run.
+    """
+    with listener() as port:
+        write_corpus(work / "submissions", names, Targets(work, course, port))
+        command = [*popen.pop("python", [sys.executable]), "-m", "autograder", "grade", str(work / "submissions")]
+        command += ["--course", str(work), "--out", str(work / "out"), "--workers", "2", "--timeout", "6"]
+        run = subprocess.run([*wrapper, *command], capture_output=True, text=True, timeout=900, **popen)
+    assert run.returncode == 0, run.stderr
+    with (work / "out" / "grades.csv").open() as handle:
+        return run, {row["student_id"]: row for row in csv.DictReader(handle)}
 
 
 def leaked_processes() -> list[str]:

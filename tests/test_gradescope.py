@@ -15,7 +15,7 @@ import pytest
 
 from autograder.gradescope import build_zip
 from autograder.points import read_points
-from tests.corpus import CORPUS, RELEASE, ROOT, Entry, notebook_bytes
+from tests.corpus import CORPUS, RELEASE, ROOT, Entry, Targets, notebook_bytes
 
 PARTS = ("forward_y", "log_det_J", "round_trip")
 POINTS = read_points()
@@ -40,7 +40,7 @@ def _leak_answer(root: Path) -> str:
 
 
 def _notebook(entry: Entry, folder: Path) -> bytes:
-    return notebook_bytes(entry, nbformat.read(RELEASE, as_version=4), folder)
+    return notebook_bytes(entry, nbformat.read(RELEASE, as_version=4), Targets(folder))
 
 
 # Each upload: the files it holds -> (score, a fragment of the student's output). Built per root.

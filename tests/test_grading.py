@@ -16,7 +16,7 @@ from autograder import cli, grading
 from autograder.grading import Graded, Grader, Submission, find_submissions
 from autograder.points import read_points
 from autograder.sandbox import Limits
-from tests.corpus import CORPUS, ROOT, leaked_processes, write_corpus
+from tests.corpus import CORPUS, ROOT, grade_corpus, leaked_processes
 from tests.nbgrader_export import nbgrader_export
 from tests.pages import fetched_resources, inline_pngs
 
@@ -27,13 +27,7 @@ PARTS = ("forward_y", "log_det_J", "round_trip")
 def batch(tmp_path_factory):
     """The corpus graded once, with a short time limit so the abusive entries finish quickly."""
     work = tmp_path_factory.mktemp("corpus")
-    write_corpus(work / "submissions")
-    command = [sys.executable, "-m", "autograder", "grade", str(work / "submissions"), "--course", str(work)]
-    command += ["--out", str(work / "out")]
-    run = subprocess.run([*command, "--workers", "2", "--timeout", "6"], capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stderr
-    with (work / "out" / "grades.csv").open() as handle:
-        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+    run, rows = grade_corpus(work)
     return work, run, rows
 
 
