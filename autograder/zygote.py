@@ -364,15 +364,15 @@ def _child(source: str, cases: tuple[dict, dict], reply_fd: int, run_dir: str, c
         settings.append((resource.RLIMIT_NPROC, (MAX_TASKS, MAX_TASKS)))
     for kind, value in settings:
         resource.setrlimit(kind, value)
+    if confinement is not None:  # before the uid changes: the rules name folders only root may enter
+        _confine(confinement)
     if not _own_pid_namespace and os.geteuid() == 0:
-        # Degraded mode under root: at least not root. Files only root may read stay
+        # Degraded mode under root: not root either. Files only root may read stay
         # closed, and so do modules the zygote has not imported from such folders.
         os.chown(".", _NOBODY, _NOBODY)
         os.setgroups([])
         os.setgid(_NOBODY)
         os.setuid(_NOBODY)
-    if confinement is not None:
-        _confine(confinement)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         payload = _submission_result(source, cases)

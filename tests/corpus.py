@@ -477,8 +477,8 @@ for path in glob.glob('/proc/[0-9]*/cmdline'):
     "attack_deep_recursion": Entry(
         "ok",
         ALL,
-        prelude="import sys\nsys.setrecursionlimit(10**6)\ndeep = lambda again, n: again(again, n + 1) + 1\ntry:\n    deep(deep, 0)\n"
-        "except (RecursionError, MemoryError):\n    pass\n",
+        prelude="import sys\nsys.setrecursionlimit(10**6)\ndeep = lambda again, n: again(again, n + 1) + 1\n"
+        "try:\n    deep(deep, 0)\nexcept (RecursionError, MemoryError):\n    pass\n",
     ),
     "attack_ignore_signals": Entry(
         "timeout",

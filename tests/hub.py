@@ -13,24 +13,20 @@ import json
 import os
 import pwd
 import secrets
-import shutil
-import stat
 import subprocess
 import sys
-import sysconfig
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from tests.jupyterlab import HOME_SETTINGS, free_port, serving
+from tests.shared_python import as_root, copy_tree, shared_venv
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB = ROOT / "hub"
 PROXY = HUB / "node_modules"  # npm ci --prefix hub (make's test target runs it)
 GROUPS = ("realnvp-students", "realnvp-graders")  # hub/settings.sh
-VERSION = f"python{sys.version_info.major}.{sys.version_info.minor}"
 
 
 class NotRoot(Exception):
@@ -45,74 +41,18 @@ def require_root() -> None:
         )
 
 
-def as_root(*command: str, env: dict[str, str] | None = None, stdin: str | None = None) -> str:
-    run = subprocess.run(command, env=env, input=stdin, capture_output=True, text=True, timeout=300)
-    if run.returncode:
-        raise RuntimeError(f"{' '.join(command)} exited {run.returncode}:\n{run.stdout}{run.stderr}")
-    return run.stdout
-
-
-def shared_folder() -> Path:
-    """A new folder under /tmp that every user may enter (pytest's own are root's only)."""
-    folder = Path(tempfile.mkdtemp(prefix="realnvp-hub-", dir="/tmp"))
-    folder.chmod(0o755)
-    return folder
-
-
-def python_for_everyone() -> Path:
-    """The Python this venv is made from when every user may run it, else the system's Python of its version."""
-    base = Path(sys._base_executable).resolve()
-    candidates = [base, Path("/usr/bin") / VERSION, Path("/usr/local/bin") / VERSION]
-    for python in candidates:
-        if python.is_file() and all(folder.stat().st_mode & stat.S_IXOTH for folder in python.parents):
-            return python
-    raise RuntimeError(f"no {VERSION} that other users may run: tried {', '.join(map(str, candidates))}")
-
-
 def hub_environment(folder: Path) -> Path:
-    """The hub's environment in ``folder``: a venv of a Python every user may run, with this venv's packages
-    (hard links where the disk allows) and its share/ and etc/ (copies: setup-course changes etc/), scripts
-    rewritten to start the new venv's Python, and the pinned proxy."""
+    """The hub's environment in ``folder``: :func:`shared_venv`, with this venv's share/ and etc/ (copies:
+    setup-course changes etc/) and the pinned proxy."""
     if not (PROXY / ".bin" / "configurable-http-proxy").exists():
         raise RuntimeError(f"{PROXY} has no configurable-http-proxy: run `npm ci --prefix hub` (make test does)")
-    as_root(str(python_for_everyone()), "-m", "venv", "--without-pip", str(folder))
+    shared_venv(folder)
     ours = Path(sys.prefix)
-    site = folder / "lib" / VERSION / "site-packages"
-    site.rmdir()
-    _copy(Path(sysconfig.get_paths()["purelib"]), site, link=True)
-    for editable in [*site.glob("__editable__*"), *site.glob("*.egg-link")]:
-        editable.unlink()  # this repository's own install: the hub's users never get the grader
     for part in ("share", "etc"):
-        _copy(ours / part, folder / part, link=False)
-    for script in (ours / "bin").iterdir():
-        _rewrite_script(script, folder / "bin", ours)
+        copy_tree(ours / part, folder / part, link=False)
     (folder / "proxy").mkdir()
     (folder / "proxy" / "node_modules").symlink_to(PROXY)
     return folder
-
-
-def _copy(source: Path, target: Path, link: bool) -> None:
-    if link and _succeeds("cp", "-al", str(source), str(target)):
-        return
-    shutil.rmtree(target, ignore_errors=True)
-    as_root("cp", "-a", str(source), str(target))
-
-
-def _succeeds(*command: str) -> bool:
-    return subprocess.run(command, capture_output=True).returncode == 0
-
-
-def _rewrite_script(script: Path, bin_folder: Path, ours: Path) -> None:
-    """The console scripts pip wrote name this venv's Python on their first line; the copy names the new one's."""
-    target = bin_folder / script.name
-    if target.exists() or not script.is_file() or script.is_symlink():
-        return
-    with script.open("rb") as handle:
-        first = handle.readline()
-    if not first.startswith(f"#!{ours}/bin/python".encode()):
-        return
-    target.write_bytes(f"#!{bin_folder}/python\n".encode() + script.read_bytes().split(b"\n", 1)[1])
-    target.chmod(0o755)
 
 
 @dataclass(frozen=True)

@@ -56,9 +56,9 @@ from tests.hub import (
     run_as,
     running_hub,
     set_passwords,
-    shared_folder,
     write_home_settings,
 )
+from tests.shared_python import shared_folder
 
 INSTRUCTOR, ADA, BOB, TA = "rnvp-prof", "rnvp-ada", "rnvp-bob", "rnvp-tara"
 OUTSIDER = "rnvp-guest"  # an account of the server that is in neither of the course's groups
