@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from playwright.sync_api import Browser, sync_playwright
 from tests.browser import launch_chromium
 from tests.corpus import module_for
 from tests.postgresql import postgresql_database, postgresql_server  # noqa: F401 (fixtures)
+from tests.shared_python import shared_folder, shared_venv
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,6 +55,15 @@ def browser() -> Iterator[Browser]:
             pytest.fail(f"Chromium did not start: {error}", pytrace=False)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="session")
+def shared() -> Iterator[tuple[Path, Path]]:
+    """A folder under /tmp every user may read, and in it a Python every user may run (with this venv's packages,
+    not this repository): for the grader's degraded mode, whose submissions run as nobody when it is root."""
+    folder = shared_folder("realnvp-shared-")
+    yield folder, shared_venv(folder / "venv")
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def grade_course(course: Path) -> subprocess.CompletedProcess:

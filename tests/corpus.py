@@ -195,8 +195,7 @@ def truncate(notebook: dict) -> bytes:
     return text[: len(text) // 2]
 
 
-def _leaked_marker(name: str) -> str:
-    return f"autograder-corpus-{name}"
+LEAK_MARKER = "autograder-corpus-leak"  # in the command line of every process a submission starts to outlive it
 
 
 CORPUS: dict[str, Entry] = {
@@ -433,7 +432,7 @@ CORPUS: dict[str, Entry] = {
         prelude=(
             "import subprocess, sys\n"
             "subprocess.Popen([sys.executable, '-c', "
-            f"'import time; time.sleep(30)  # {_leaked_marker('detached')}'], start_new_session=True)\n"
+            f"'import time; time.sleep(30)  # {LEAK_MARKER}'], start_new_session=True)\n"
         ),
     ),
     # Attacks from inside forward: each reaches for something outside its sandbox.
@@ -617,7 +616,7 @@ def grade_corpus(
 
 def leaked_processes() -> list[str]:
     """Command lines of processes on this machine that a corpus submission started."""
-    return host_processes_with(_leaked_marker(""))
+    return host_processes_with(LEAK_MARKER)
 
 
 @functools.cache

@@ -1,6 +1,6 @@
 """Run a command as Docker's default seccomp profile runs a container's processes: no new namespaces.
 
-    python -m tests.docker_like [--no-landlock] -- COMMAND [ARGUMENT...]
+    python tests/docker_like.py [--no-landlock] -- COMMAND [ARGUMENT...]
 
 Before it runs COMMAND, it installs the namespace rules of Docker's default profile (moby's
 profiles/seccomp/default.json), inherited by everything COMMAND starts: ``clone3`` fails with ENOSYS
@@ -16,10 +16,16 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from pathlib import Path
 
 from autograder import zygote
 
 LANDLOCK_CALLS = (444, 445, 446)  # landlock_create_ruleset, landlock_add_rule, landlock_restrict_self
+
+
+def wrapper(landlock: bool = True) -> tuple[str, ...]:
+    """The command line that runs what follows it under these rules, from any folder."""
+    return (sys.executable, str(Path(__file__).resolve()), *(() if landlock else ("--no-landlock",)), "--")
 
 
 def docker_program(machine: str, landlock: bool) -> list:
@@ -49,7 +55,7 @@ def main(argv: list[str]) -> None:
     command = argv[argv.index("--") + 1 :] if "--" in argv else []
     machine = platform.machine()
     if not command or machine not in zygote.SECCOMP_ARCH:
-        sys.exit(f"usage: python -m tests.docker_like [--no-landlock] -- COMMAND... (on {sorted(zygote.SECCOMP_ARCH)})")
+        sys.exit(f"usage: python tests/docker_like.py [--no-landlock] -- COMMAND... (on {sorted(zygote.SECCOMP_ARCH)})")
     zygote.install_filter(docker_program(machine, landlock), no_new_privs=os.geteuid() != 0)
     os.execvp(command[0], command)
 

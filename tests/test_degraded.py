@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from autograder import landlock
+from tests import docker_like
 from tests.corpus import ALL, CORPUS, LOG_DET_ONLY, NONE, ROOT, grade_corpus, leaked_processes
-from tests.shared_python import shared_folder, shared_venv
 
 PARTS = ("forward_y", "log_det_J", "round_trip")
-DOCKER_LIKE = (sys.executable, "-m", "tests.docker_like")
 ATTACKS = sorted(name for name in CORPUS if name.startswith(("attack_", "cheat_")))
 # Degraded mode without Landlock, the grader root and submissions run as nobody: what each attack then gets.
 # Reading the world-readable course, other notebooks and other processes' command lines succeeds (full marks);
@@ -42,20 +41,17 @@ def _verdict(row: dict[str, str]) -> tuple[str, frozenset[str]]:
 
 
 @pytest.fixture(scope="module")
-def shared():
-    """A folder under /tmp every user may read, holding a Python every user may run and a copy of the course."""
-    folder = shared_folder("realnvp-degraded-")
-    python = shared_venv(folder / "venv")
-    course = folder / "course"
+def course(shared) -> Path:
+    """A copy of the course that every user may read, outside the repository."""
+    folder = shared[0] / "course"
     for part in ("source", "autograder", "release"):
-        shutil.copytree(ROOT / part, course / part)
-    os.system(f"chmod -R a+rX {course}")
-    yield folder, python, course
-    shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(ROOT / part, folder / part)
+    subprocess.run(["chmod", "-R", "a+rX", str(folder)], check=True)
+    return folder
 
 
-def _grade(shared, name: str, names: list[str] | None, wrapper: tuple[str, ...]):
-    folder, python, course = shared
+def _grade(shared, course: Path, name: str, names: list[str] | None, wrapper: tuple[str, ...]):
+    folder, python = shared
     work = folder / name
     work.mkdir(mode=0o755)
     env = {
@@ -69,18 +65,18 @@ def _grade(shared, name: str, names: list[str] | None, wrapper: tuple[str, ...])
 
 
 @pytest.fixture(scope="module")
-def degraded(shared):
+def degraded(shared, course):
     assert landlock.abi() > 0, f"degraded mode's tests need a kernel with Landlock: {landlock.unavailable_reason()}"
-    return _grade(shared, "with-landlock", None, (*DOCKER_LIKE, "--"))
+    return _grade(shared, course, "with-landlock", None, docker_like.wrapper())
 
 
 @pytest.fixture(scope="module")
-def unconfined(shared):
+def unconfined(shared, course):
     assert os.geteuid() == 0, (
         "grading without Landlock as the table describes it runs submissions as nobody, which needs root "
         "(.ci/run runs as root; locally: sudo make test)"
     )
-    return _grade(shared, "without-landlock", ATTACKS, (*DOCKER_LIKE, "--no-landlock", "--"))
+    return _grade(shared, course, "without-landlock", ATTACKS, docker_like.wrapper(landlock=False))
 
 
 def test_bubblewrap_fails_as_in_docker_and_the_grader_says_what_holds(degraded):
@@ -98,9 +94,8 @@ def test_each_corpus_entry_gets_the_verdict_it_gets_under_bubblewrap(degraded, n
     assert entry.message in rows[name]["message"]
 
 
-def test_no_submission_wrote_outside_its_scratch_or_left_a_process(degraded, shared):
+def test_no_submission_wrote_outside_its_scratch_or_left_a_process(degraded, course):
     work, _, _ = degraded
-    _, _, course = shared
     for path in [*work.rglob("*"), *course.rglob("*.ipynb"), Path("/etc/passwd")]:
         if path.is_file():
             assert b"HACKED" not in path.read_bytes(), path

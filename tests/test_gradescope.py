@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -15,7 +16,8 @@ import pytest
 
 from autograder.gradescope import build_zip
 from autograder.points import read_points
-from tests.corpus import CORPUS, RELEASE, ROOT, Entry, Targets, notebook_bytes
+from tests import docker_like
+from tests.corpus import ALL, CORPUS, LEAK_MARKER, RELEASE, ROOT, Entry, Targets, leaked_processes, notebook_bytes
 
 PARTS = ("forward_y", "log_det_J", "round_trip")
 POINTS = read_points()
@@ -95,11 +97,13 @@ def _autograder_root(package: Path, name: str) -> Path:
     return root
 
 
-def _run_autograder(root: Path) -> tuple[dict, subprocess.CompletedProcess]:
+def _run_autograder(
+    root: Path, wrapper: tuple[str, ...] = (), python: str = sys.executable
+) -> tuple[dict, subprocess.CompletedProcess]:
     run = subprocess.run(
-        [str(root / "source" / "run_autograder")],
+        [*wrapper, str(root / "source" / "run_autograder")],
         cwd=root,
-        env=_environment(root),
+        env={**_environment(root), "AUTOGRADER_PYTHON": python},
         capture_output=True,
         text=True,
         timeout=300,
@@ -207,3 +211,59 @@ def test_a_grader_that_fails_still_writes_results_that_say_it_is_not_a_verdict(p
     assert results["score"] == 0
     assert "not a verdict on your work" in results["output"]
     assert results["stdout_visibility"] == "hidden"
+
+
+# ---------------------------------------------------------------- in a container that refuses namespaces
+
+
+def _rewrite_results_later(root: Path) -> str:
+    """A detached process that waits, then overwrites results.json: what a process left behind could do."""
+    results = root / "results" / "results.json"
+    writer = f"import time; time.sleep(2); open({str(results)!r}, 'w').write('HACKED')  # {LEAK_MARKER}"
+    return f"import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', {writer!r}], start_new_session=True)\n"
+
+
+IN_DOCKER = {
+    "correct": (lambda root, course: CORPUS["correct_solution"], 10.0),
+    "cheat_leak": (lambda root, course: Entry("ok", frozenset(), _leak_answer(root)), 4.0),
+    "read_the_course_copy": (lambda root, course: CORPUS["cheat_read_source"], 4.0),
+    "rewrite_results_later": (lambda root, course: Entry("ok", ALL, prelude=_rewrite_results_later(root)), 10.0),
+}
+
+
+@pytest.fixture(scope="module")
+def in_docker(package, shared) -> dict[str, tuple[dict, subprocess.CompletedProcess, Path]]:
+    """Uploads through run_autograder under tests/docker_like.py, as Gradescope's Docker runs it: bubblewrap
+    cannot start, so the grader runs degraded; everything lies in a folder every user may read, beside a
+    world-readable copy of the course."""
+    folder, python = shared
+    course = folder / "gradescope-course"
+    shutil.copytree(ROOT / "source", course / "source")
+    subprocess.run(["chmod", "-R", "a+rX", str(course)], check=True)
+    done = {}
+    for name, (entry, _) in IN_DOCKER.items():
+        root = folder / "gradescope" / name
+        shutil.copytree(package / "unpacked", root / "source")
+        (root / "submission").mkdir()
+        (root / "results").mkdir()
+        subprocess.run(["chmod", "-R", "a+rX", str(root.parent)], check=True)
+        notebook = notebook_bytes(entry(root, course), nbformat.read(RELEASE, as_version=4), Targets(root, course))
+        (root / "submission" / "realnvp.ipynb").write_bytes(notebook)
+        done[name] = (*_run_autograder(root, docker_like.wrapper(), str(python)), root)
+    time.sleep(3)  # what a process left behind would have written by now
+    return done
+
+
+@pytest.mark.parametrize("name", list(IN_DOCKER))
+def test_in_a_container_that_refuses_namespaces_each_upload_gets_its_verdict(in_docker, name):
+    results, run, root = in_docker[name]
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "WARNING: degraded isolation, because bubblewrap failed its self-test" in run.stdout
+    assert "confined by Landlock" in run.stdout
+    assert json.loads((root / "results" / "results.json").read_text()) == results
+    assert results["score"] == IN_DOCKER[name][1], json.dumps(results)
+    assert "Traceback" not in json.dumps(results)
+
+
+def test_in_a_container_no_process_outlives_the_run(in_docker):
+    assert leaked_processes() == []

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from autograder import landlock
+from tests import docker_like
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -112,7 +113,7 @@ def test_rights_grow_with_the_abi():
 def test_a_seccomp_filter_that_refuses_landlock_is_named():
     probe = "from autograder import landlock; print(landlock.abi()); print(landlock.unavailable_reason())"
     run = subprocess.run(
-        [sys.executable, "-m", "tests.docker_like", "--no-landlock", "--", sys.executable, "-c", probe],
+        [*docker_like.wrapper(landlock=False), sys.executable, "-c", probe],
         cwd=ROOT,
         capture_output=True,
         text=True,
