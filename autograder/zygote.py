@@ -1,15 +1,16 @@
 """The sandbox's resident process: torch imported once, one forked child per submission.
 
-This file runs inside the sandbox, next to copies of ``probe.py`` and ``wire.py``;
-it imports only the standard library until :func:`main` has locked itself down,
-then numpy, torch and those two. ``sandbox.py`` imports it only for the frame
-format and the child's statuses.
+This file runs inside the sandbox, next to copies of ``probe.py``, ``wire.py`` and
+``landlock.py``; it imports only the standard library (and ``landlock``, which does
+too) until :func:`main` has locked itself down, then numpy, torch and the other two.
+``sandbox.py`` imports it for the frame format and the child's statuses, and the
+tests' Docker-like wrapper for its seccomp assembler.
 
 Processes, inside bubblewrap's pid namespace::
 
     pid 1  init     reaps the zygote and exits with it, which ends the namespace
     pid 2  zygote   imports torch, serves requests, cleans up after each one
-    pid N  child    one per submission: limits, the student's module, the probe
+    pid N  child    one per submission: limits, Landlock, the student's module, the probe
 
 The grader writes a request (two frames: module source, cases) to the request
 pipe; the zygote answers with two frames on the reply pipe: a header it writes

@@ -195,7 +195,8 @@ def truncate(notebook: dict) -> bytes:
     return text[: len(text) // 2]
 
 
-LEAK_MARKER = "autograder-corpus-leak"  # in the command line of every process a submission starts to outlive it
+# In the command line of every process a corpus submission starts to outlive it, with the folder it is graded in.
+LEAK_MARKER = f"autograder-corpus-leak {WORKDIR}"
 
 
 CORPUS: dict[str, Entry] = {
@@ -614,9 +615,9 @@ def grade_corpus(
         return run, {row["student_id"]: row for row in csv.DictReader(handle)}
 
 
-def leaked_processes() -> list[str]:
-    """Command lines of processes on this machine that a corpus submission started."""
-    return host_processes_with(LEAK_MARKER)
+def leaked_processes(workdir: Path) -> list[str]:
+    """Command lines of processes on this machine that a corpus submission graded in ``workdir`` started."""
+    return host_processes_with(Targets(workdir).fill(LEAK_MARKER))
 
 
 @functools.cache

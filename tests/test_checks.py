@@ -8,12 +8,13 @@ from autograder.checks import PARTS, Judge, check_part
 from autograder.probe import observe
 from tests.corpus import CORPUS, SOLUTION
 
-# The corpus entries that are plain answers: no cheating, abuse or tampering around them, and no
-# missing name whose explanation the grader adds (tests/test_grading.py checks those).
+# The corpus entries that are plain answers: no cheating, attack, abuse or tampering around them (they run here,
+# in this process, with no sandbox), and no missing name whose explanation the grader adds (tests/test_grading.py
+# checks those).
 PLAIN_ANSWERS = {
     name: entry
     for name, entry in CORPUS.items()
-    if entry.status == "ok" and not name.startswith(("cheat_", "abuse_", "tampered_", "name_"))
+    if entry.status == "ok" and not name.startswith(("cheat_", "attack_", "abuse_", "tampered_", "name_"))
 }
 
 

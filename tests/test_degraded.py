@@ -99,17 +99,17 @@ def test_no_submission_wrote_outside_its_scratch_or_left_a_process(degraded, cou
     for path in [*work.rglob("*"), *course.rglob("*.ipynb"), Path("/etc/passwd")]:
         if path.is_file():
             assert b"HACKED" not in path.read_bytes(), path
-    assert leaked_processes() == []
+    assert leaked_processes(work) == []
 
 
 def test_without_landlock_the_warning_is_loud_and_the_table_holds(unconfined):
-    _, run, rows = unconfined
+    work, run, rows = unconfined
     assert "WARNING: submissions are NOT isolated because bubblewrap failed its self-test" in run.stderr
     assert "a seccomp filter refuses Landlock's system calls" in run.stderr
     verdicts = {name: _verdict(row) for name, row in rows.items()}
     expected = {name: WITHOUT_LANDLOCK.get(name, (CORPUS[name].status, CORPUS[name].passed)) for name in ATTACKS}
     assert verdicts == expected
-    assert leaked_processes() == []
+    assert leaked_processes(work) == []
 
 
 def test_the_readme_table_names_every_attack():

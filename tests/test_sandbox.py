@@ -120,6 +120,20 @@ def test_printing_10_mb_is_output(box, cases):
     assert "64 KB" in outcome.message
 
 
+@pytest.mark.parametrize(
+    "fill",
+    [
+        "for n in range(2000):\n    open(f'big-{n}', 'wb').write(bytes(60_000))",  # each under the output limit
+        "import os\nos.mkdir('many')\nfor n in range(20_000):\n    open(f'many/{n}', 'w').close()",
+    ],
+)
+def test_filling_the_scratch_folder_is_output(box, cases, fill):
+    outcome = run(box, cases, module(fill + "\n"))
+    assert outcome.status == "output", outcome.message
+    assert "more than 64 MB or 10,000 files" in outcome.message
+    assert_all_pass(box, cases)
+
+
 def test_printing_a_little_is_fine(box, cases):
     assert_all_pass(box, cases, module("import sys\nprint('hello')\nprint('warn', file=sys.stderr)\n"))
 
