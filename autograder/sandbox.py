@@ -226,7 +226,7 @@ def course_package() -> Path:
 
 
 def _prepare(private: Path) -> None:
-    """The files the sandbox sees: three of our modules, the notebook's ``course`` package, and a passwd
+    """The files the sandbox sees: our four modules, the notebook's ``course`` package, and a passwd
     that names only root and nobody."""
     (private / "code").mkdir()
     for name in _CODE:
