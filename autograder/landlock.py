@@ -63,25 +63,29 @@ def _syscall(number: int, *args: object) -> int:
     return result
 
 
-def abi() -> int:
-    """The Landlock ABI version this kernel offers to this process; 0 where it has none."""
+def _probe() -> int | OSError:
     try:
         return _syscall(_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(_CREATE_RULESET_VERSION))
-    except OSError:
-        return 0
+    except OSError as error:
+        return error
+
+
+def abi() -> int:
+    """The Landlock ABI version this kernel offers to this process; 0 where it has none."""
+    version = _probe()
+    return version if isinstance(version, int) else 0
 
 
 def unavailable_reason() -> str:
     """Why :func:`abi` is 0, in words; empty when Landlock is there."""
-    try:
-        _syscall(_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(_CREATE_RULESET_VERSION))
-    except OSError as error:
-        return {
-            errno.ENOSYS: "this kernel has no Landlock (Linux 5.13 or later with CONFIG_SECURITY_LANDLOCK)",
-            errno.EOPNOTSUPP: "Landlock is built into this kernel but off (add landlock to the lsm= boot option)",
-            errno.EPERM: "a seccomp filter refuses Landlock's system calls (Docker before 20.10.18 does)",
-        }.get(error.errno, f"landlock_create_ruleset failed ({error})")
-    return ""
+    error = _probe()
+    if isinstance(error, int):
+        return ""
+    return {
+        errno.ENOSYS: "this kernel has no Landlock (Linux 5.13 or later with CONFIG_SECURITY_LANDLOCK)",
+        errno.EOPNOTSUPP: "Landlock is built into this kernel but off (add landlock to the lsm= boot option)",
+        errno.EPERM: "a seccomp filter refuses Landlock's system calls (Docker before 20.10.18 does)",
+    }.get(error.errno, f"landlock_create_ruleset failed ({error})")
 
 
 def fs_rights(version: int) -> int:

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from autograder.checks import PARTS  # noqa: E402
 from tests import docker_like  # noqa: E402
 from tests.corpus import grade_corpus  # noqa: E402
-from tests.shared_python import shared_folder, shared_venv  # noqa: E402
+from tests.shared_python import grader_env, shared_folder, shared_venv  # noqa: E402
 
 MODES = {
     "bubblewrap": (),
@@ -44,8 +44,7 @@ def main() -> None:
     folder = shared_folder("realnvp-bench-")
     try:
         python = shared_venv(folder / "venv")
-        env = {"PATH": f"{python.parent}:/usr/bin:/bin", "PYTHONPATH": f"{ROOT}:{ROOT / 'source' / 'realnvp'}"}
-        env |= {"OMP_NUM_THREADS": "1", "LANG": "C.UTF-8"}
+        env = grader_env(python)
         seconds: dict[str, list[float]] = {mode: [] for mode in MODES}
         differ: dict[str, set[str]] = {mode: set() for mode in MODES}
         for round_number in range(rounds):

@@ -54,6 +54,29 @@ def shared_venv(folder: Path) -> Path:
     return folder / "bin" / "python"
 
 
+def readable_copy(source: Path, target: Path) -> Path:
+    """A copy of ``source`` at ``target`` that every user may read."""
+    shutil.copytree(source, target)
+    make_readable(target)
+    return target
+
+
+def make_readable(path: Path) -> None:
+    subprocess.run(["chmod", "-R", "a+rX", str(path)], check=True)
+
+
+def grader_env(python: Path) -> dict[str, str]:
+    """The environment that runs this repository's grader from ``python`` (a :func:`shared_venv`'s), which does
+    not have this repository installed."""
+    repo = Path(__file__).resolve().parent.parent
+    return {
+        "PATH": f"{python.parent}:/usr/bin:/bin",
+        "PYTHONPATH": f"{repo}:{repo / 'source' / 'realnvp'}",
+        "OMP_NUM_THREADS": "1",
+        "LANG": "C.UTF-8",
+    }
+
+
 def copy_tree(source: Path, target: Path, link: bool) -> None:
     if link and subprocess.run(["cp", "-al", str(source), str(target)], capture_output=True).returncode == 0:
         return

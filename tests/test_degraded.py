@@ -11,8 +11,6 @@ submissions run as nobody when it is root). A second run refuses Landlock's call
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ import pytest
 from autograder import landlock
 from tests import docker_like
 from tests.corpus import ALL, CORPUS, LOG_DET_ONLY, NONE, ROOT, grade_corpus, leaked_processes
+from tests.shared_python import grader_env, readable_copy
 
 PARTS = ("forward_y", "log_det_J", "round_trip")
 ATTACKS = sorted(name for name in CORPUS if name.startswith(("attack_", "cheat_")))
@@ -45,8 +44,7 @@ def course(shared) -> Path:
     """A copy of the course that every user may read, outside the repository."""
     folder = shared[0] / "course"
     for part in ("source", "autograder", "release"):
-        shutil.copytree(ROOT / part, folder / part)
-    subprocess.run(["chmod", "-R", "a+rX", str(folder)], check=True)
+        readable_copy(ROOT / part, folder / part)
     return folder
 
 
@@ -54,12 +52,7 @@ def _grade(shared, course: Path, name: str, names: list[str] | None, wrapper: tu
     folder, python = shared
     work = folder / name
     work.mkdir(mode=0o755)
-    env = {
-        "PATH": f"{python.parent}:/usr/bin:/bin",
-        "PYTHONPATH": f"{ROOT}:{ROOT / 'source' / 'realnvp'}",
-        "OMP_NUM_THREADS": "1",
-        "LANG": "C.UTF-8",
-    }
+    env = grader_env(python)
     run, rows = grade_corpus(work, names, course, wrapper, python=[str(python)], env=env, cwd=ROOT)
     return work, run, rows
 

@@ -18,6 +18,7 @@ from autograder.gradescope import build_zip
 from autograder.points import read_points
 from tests import docker_like
 from tests.corpus import ALL, CORPUS, LEAK_MARKER, RELEASE, ROOT, Entry, Targets, leaked_processes, notebook_bytes
+from tests.shared_python import make_readable, readable_copy
 
 PARTS = ("forward_y", "log_det_J", "round_trip")
 POINTS = read_points()
@@ -89,8 +90,9 @@ def _environment(root: Path) -> dict[str, str]:
     return {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable, "OMP_NUM_THREADS": "1"}
 
 
-def _autograder_root(package: Path, name: str) -> Path:
-    root = package / "roots" / name
+def _autograder_root(package: Path, name: str, under: str | Path = "roots") -> Path:
+    """A folder laid out like /autograder, in ``package / under``, with the zip's files in ``source``."""
+    root = package / under / name
     shutil.copytree(package / "unpacked", root / "source")
     (root / "submission").mkdir()
     (root / "results").mkdir()
@@ -237,16 +239,11 @@ def in_docker(package, shared) -> dict[str, tuple[dict, subprocess.CompletedProc
     cannot start, so the grader runs degraded; everything lies in a folder every user may read, beside a
     world-readable copy of the course."""
     folder, python = shared
-    course = folder / "gradescope-course"
-    shutil.copytree(ROOT / "source", course / "source")
-    subprocess.run(["chmod", "-R", "a+rX", str(course)], check=True)
+    course = readable_copy(ROOT / "source", folder / "gradescope-course" / "source").parent
     done = {}
     for name, (entry, _) in IN_DOCKER.items():
-        root = folder / "gradescope" / name
-        shutil.copytree(package / "unpacked", root / "source")
-        (root / "submission").mkdir()
-        (root / "results").mkdir()
-        subprocess.run(["chmod", "-R", "a+rX", str(root.parent)], check=True)
+        root = _autograder_root(package, name, under=folder / "gradescope")
+        make_readable(root)
         notebook = notebook_bytes(entry(root, course), nbformat.read(RELEASE, as_version=4), Targets(root, course))
         (root / "submission" / "realnvp.ipynb").write_bytes(notebook)
         done[name] = (*_run_autograder(root, docker_like.wrapper(), str(python)), root)
